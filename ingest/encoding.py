@@ -1,0 +1,399 @@
+"""Turning a note's raw bytes into text: BOMs, GB18030, and cp1254 mojibake repair.
+
+Pure functions over bytes and strings; the only file this module reads is its own
+frequency table (``ingest/data/zh_freq.tsv``), loaded once on first need.
+
+The mojibake this repairs (SPEC §2): UTF-8 bytes decoded as Windows-1254, where the bytes
+that code page lacks (0x81 0x8D 0x8E 0x8F 0x90 0x9D 0x9E) and the soft hyphen (0xAD) were
+dropped, then saved again as UTF-8. Encoding such text back to cp1254 returns the original
+UTF-8 bytes minus those continuation bytes. Lead bytes are never lost (all of 0xC2-0xF4 exist
+in cp1254), so every damaged character is one lead byte with too few continuation bytes; the
+missing ones are put back by trying each dropped byte value at each position and choosing
+among the valid characters by Chinese character and bigram frequency (a Viterbi pass over
+runs of ambiguous characters).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import combinations, pairwise, product
+
+__all__ = [
+    "DROPPED_BYTES",
+    "DecodedText",
+    "FreqTable",
+    "build_freq_table",
+    "corrupt_like_cp1254",
+    "decode_note",
+    "default_freq_table",
+    "looks_binary",
+    "repair_mojibake",
+]
+
+MOJIBAKE_CODEC = "cp1254"
+# Continuation bytes the damage drops: undefined in cp1254, plus 0xAD (soft hyphen, stripped).
+DROPPED_BYTES: bytes = bytes([0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD])
+MOJIBAKE_ENCODING_SUFFIX = "+mojibake-repaired(cp1254)"
+
+_BINARY_SNIFF_BYTES = 8192
+_BINARY_CONTROL_RATIO = 0.10
+# Controls that plain text does contain: \b \t \n \v \f \r and ESC (ANSI colour in pasted logs).
+_TEXT_CONTROLS = frozenset(b"\b\t\n\v\f\r\x1b")
+# A UTF-8 file with at most this share of invalid bytes is read as damaged UTF-8, not as GB18030.
+_UTF8_DAMAGE_RATIO = 0.01
+_MAX_MISSING_PER_CHAR = 2  # 3 missing bytes = 8**3 guesses with nothing left to judge them by
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedText:
+    text: str
+    encoding: str  # "utf-8", "utf-8-sig", "gb18030", "utf-8+mojibake-repaired(cp1254)", ...
+    repaired: bool  # mojibake was found and repaired
+    unrepaired: int  # characters that could not be recovered (replaced by U+FFFD or left)
+    message: str | None  # a sentence for the problem report when repaired/unrepaired/fallback
+
+
+# ---------------------------------------------------------------------------------------------
+# cp1254 byte <-> character maps, and the cheap "could this be mojibake at all" pattern
+
+
+def _cp1254_char_to_byte() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for b in range(0x80, 0x100):
+        try:
+            table[bytes([b]).decode(MOJIBAKE_CODEC)] = b
+        except UnicodeDecodeError:
+            continue  # 0x81 0x8D 0x8E 0x8F 0x90 0x9D 0x9E: undefined, these are what got dropped
+    return table
+
+
+_BYTE_OF: dict[str, int] = _cp1254_char_to_byte()
+_LEAD_CHARS = "".join(c for c, b in _BYTE_OF.items() if 0xC2 <= b <= 0xF4)
+_CONT_CHARS = "".join(c for c, b in _BYTE_OF.items() if 0x80 <= b <= 0xBF)
+# A UTF-8 lead byte seen through cp1254 followed by a continuation byte seen through cp1254:
+# "å¤", "è¯", "â€", "ï¼". Clean text almost never has such a pair; one search, in C.
+_SUSPECT = re.compile(f"[{re.escape(_LEAD_CHARS)}][{re.escape(_CONT_CHARS)}]")
+# Runs of characters that are non-ASCII bytes in cp1254: where mojibake lives. UTF-8 multibyte
+# sequences never contain ASCII, so ASCII always splits them.
+_CLUSTER = re.compile(f"[{re.escape(''.join(_BYTE_OF))}]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# Character and bigram frequencies
+
+
+@dataclass(frozen=True, slots=True)
+class FreqTable:
+    """Character counts and character-bigram counts from clean text.
+
+    Bigrams are kept only when one of the two characters could be a repair candidate (its UTF-8
+    has a droppable byte in a continuation position): those are the only ones ever looked up.
+    """
+
+    unigrams: dict[str, int]
+    bigrams: dict[str, int]  # key: the two characters concatenated
+    total: int
+
+    def log_prob(self, prev: str, cur: str) -> float:
+        """Smoothed log P(cur | prev): bigram interpolated with an add-one unigram."""
+        vocab = len(self.unigrams) + 1
+        p_uni = (self.unigrams.get(cur, 0) + 0.01) / (self.total + 0.01 * vocab)
+        c_prev = self.unigrams.get(prev, 0)
+        if c_prev:
+            p_bi = self.bigrams.get(prev + cur, 0) / c_prev
+            return math.log(0.7 * p_bi + 0.3 * p_uni)
+        return math.log(p_uni)
+
+
+def _droppable(ch: str) -> bool:
+    """True when the UTF-8 of `ch` has a byte the damage drops (so it can be a repair candidate)."""
+    if ord(ch) < 0x80:
+        return False
+    return any(b in DROPPED_BYTES for b in ch.encode("utf-8", "surrogatepass")[1:])
+
+
+def build_freq_table(texts: Iterable[str], min_bigram: int = 2, min_unigram: int = 1) -> FreqTable:
+    """Count characters and the bigrams that repair can ask about, over clean `texts`."""
+    uni: Counter[str] = Counter()
+    bi: Counter[str] = Counter()
+    for text in texts:
+        uni.update(text)
+        for a, b in pairwise(text):
+            if _droppable(a) or _droppable(b):
+                bi[a + b] += 1
+    total = sum(uni.values())
+    unigrams = {c: n for c, n in uni.items() if n >= min_unigram}
+    bigrams = {k: n for k, n in bi.items() if n >= min_bigram}
+    return FreqTable(unigrams=unigrams, bigrams=bigrams, total=total)
+
+
+def dump_freq_table(table: FreqTable) -> str:
+    """Serialise as text: a header line, then `U<TAB>char<TAB>count` and `B<TAB>pair<TAB>count`."""
+
+    def esc(s: str) -> str:
+        return s.encode("unicode_escape").decode("ascii") if not s.isprintable() or "\\" in s else s
+
+    lines = [f"# kg zh_freq v1 total={table.total}"]
+    lines += [f"U\t{esc(c)}\t{n}" for c, n in sorted(table.unigrams.items(), key=lambda kv: -kv[1])]
+    lines += [f"B\t{esc(k)}\t{n}" for k, n in sorted(table.bigrams.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines) + "\n"
+
+
+def load_freq_table(data: str) -> FreqTable:
+    def unesc(s: str) -> str:
+        return s.encode("ascii").decode("unicode_escape") if s.isascii() and "\\" in s else s
+
+    unigrams: dict[str, int] = {}
+    bigrams: dict[str, int] = {}
+    total = 0
+    for line in data.splitlines():
+        if line.startswith("#"):
+            m = re.search(r"total=(\d+)", line)
+            total = int(m.group(1)) if m else total
+            continue
+        kind, key, count = line.split("\t")
+        (unigrams if kind == "U" else bigrams)[unesc(key)] = int(count)
+    return FreqTable(unigrams=unigrams, bigrams=bigrams, total=total or sum(unigrams.values()))
+
+
+@cache
+def default_freq_table() -> FreqTable:
+    """The table shipped in ``ingest/data/zh_freq.tsv`` (empty if it is missing)."""
+    try:
+        data = resources.files("ingest").joinpath("data/zh_freq.tsv").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return FreqTable(unigrams={}, bigrams={}, total=0)
+    return load_freq_table(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Repair
+
+
+def corrupt_like_cp1254(text: str) -> str:
+    """Reproduce the damage: UTF-8 read as cp1254 (undefined bytes dropped), soft hyphens dropped."""
+    return text.encode("utf-8").decode(MOJIBAKE_CODEC, errors="ignore").replace("\xad", "")
+
+
+def _seq_len(lead: int) -> int:
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+def _usable(ch: str) -> bool:
+    return unicodedata.category(ch) not in ("Cn", "Co", "Cs", "Cc")
+
+
+@cache
+def _candidates(lead: int, present: bytes) -> tuple[str, ...]:
+    """Characters that `lead` + `present` continuation bytes can be with the missing bytes put back."""
+    n = _seq_len(lead)
+    missing = n - 1 - len(present)
+    found: list[str] = []
+    for positions in combinations(range(n - 1), missing):
+        for values in product(DROPPED_BYTES, repeat=missing):
+            conts = list(present)
+            for pos, val in zip(positions, values, strict=True):
+                conts.insert(pos, val)
+            try:
+                ch = bytes([lead, *conts]).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1 and _usable(ch) and ch not in found:
+                found.append(ch)
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class _ClusterParse:
+    slots: list[tuple[str, ...]]  # one entry per output character; >1 entries = ambiguous
+    strict_ok: bool  # looks like mojibake on its own (more continuation bytes kept than lost)
+    parseable: bool  # no orphan continuation byte, no invalid lead byte
+
+
+def _parse_cluster(raw: bytes) -> _ClusterParse:
+    slots: list[tuple[str, ...]] = []
+    present_total = 0
+    missing_total = 0
+    i, size = 0, len(raw)
+    while i < size:
+        lead = raw[i]
+        n = _seq_len(lead)
+        if n == 0:  # an orphan continuation byte or an impossible lead: not our damage
+            return _ClusterParse([], False, False)
+        j = i + 1
+        while j < size and j - i < n and 0x80 <= raw[j] <= 0xBF:
+            j += 1
+        present = raw[i + 1 : j]
+        missing = n - 1 - len(present)
+        present_total += len(present)
+        missing_total += missing
+        if missing == 0:
+            try:
+                slots.append((raw[i:j].decode("utf-8"),))
+            except UnicodeDecodeError:  # overlong / surrogate: cannot come from valid UTF-8
+                return _ClusterParse([], False, False)
+        elif missing > _MAX_MISSING_PER_CHAR:
+            slots.append(("\ufffd",))
+        else:
+            cands = _candidates(lead, bytes(present))
+            slots.append(cands if cands else ("\ufffd",))
+        i = j
+    return _ClusterParse(slots, present_total > 0 and present_total >= missing_total, True)
+
+
+def _best_path(slots: Sequence[tuple[str, ...]], left: str, right: str, table: FreqTable) -> list[str]:
+    """Viterbi over `slots` between the fixed characters `left` and `right` ("" = text edge)."""
+    # scores[c] = (best log-prob of a path ending in c, that path)
+    prev: dict[str, tuple[float, list[str]]] = {left: (0.0, [])}
+    for options in slots:
+        cur: dict[str, tuple[float, list[str]]] = {}
+        for c in options:
+            best: tuple[float, list[str]] | None = None
+            for p, (score, path) in prev.items():
+                s = score + (table.log_prob(p, c) if len(options) > 1 or len(prev) > 1 else 0.0)
+                if best is None or s > best[0]:
+                    best = (s, path)
+            assert best is not None
+            cur[c] = (best[0], [*best[1], c])
+        prev = cur
+    if right:
+        return max(prev.values(), key=lambda sp: sp[0] + _right_score(table, sp[1], right))[1]
+    return max(prev.values(), key=lambda sp: sp[0])[1]
+
+
+def _right_score(table: FreqTable, path: list[str], right: str) -> float:
+    return table.log_prob(path[-1], right) if path else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Repair:
+    text: str
+    changed: int  # clusters rewritten
+    guessed: int  # characters rebuilt from dropped bytes
+    unrepaired: int  # U+FFFD put where nothing valid could be rebuilt
+
+
+def _repair(text: str, table: FreqTable) -> _Repair | None:
+    matches = list(_CLUSTER.finditer(text))
+    parses = [_parse_cluster(bytes(_BYTE_OF[c] for c in m.group())) for m in matches]
+    strict = sum(p.strict_ok for p in parses)
+    if strict == 0 or strict * 2 < len(parses):
+        return None  # not mojibake: mostly genuine Latin text, or nothing to fix
+    out: list[str] = []
+    pos = 0
+    guessed = unrepaired = changed = 0
+    for m, parse in zip(matches, parses, strict=True):
+        if not parse.parseable:
+            continue
+        out.append(text[pos : m.start()])
+        left = text[m.start() - 1] if m.start() > 0 else ""
+        right = text[m.end()] if m.end() < len(text) else ""
+        chars = _best_path(parse.slots, left, right, table)
+        guessed += sum(len(s) > 1 or s == ("\ufffd",) for s in parse.slots)
+        unrepaired += chars.count("\ufffd")
+        out.append("".join(chars))
+        pos = m.end()
+        changed += 1
+    out.append(text[pos:])
+    return _Repair("".join(out), changed, guessed - unrepaired, unrepaired)
+
+
+def repair_mojibake(text: str, table: FreqTable | None = None) -> tuple[str, int, int] | None:
+    """Repair cp1254 mojibake in `text`.
+
+    Returns ``(repaired text, characters rebuilt from dropped bytes, characters lost)``, or
+    None when the text shows no such damage.
+    """
+    if not _SUSPECT.search(text):
+        return None
+    rep = _repair(text, table if table is not None else default_freq_table())
+    if rep is None or rep.changed == 0:
+        return None
+    return rep.text, rep.guessed, rep.unrepaired
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+def looks_binary(raw: bytes) -> bool:
+    """NUL bytes, or many control bytes, in the first few KB (UTF-16 with a BOM is text)."""
+    head = raw[:_BINARY_SNIFF_BYTES]
+    if not head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 0x20 and b not in _TEXT_CONTROLS)
+    return controls / len(head) > _BINARY_CONTROL_RATIO
+
+
+def _decode_base(raw: bytes) -> tuple[str, str, int, str | None]:
+    """(text, encoding, characters lost, message) before any mojibake repair."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16", errors="replace")
+        lost = text.count("\ufffd")
+        return text, "utf-16", lost, ("UTF-16 with invalid units" if lost else None)
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    body = raw[3:] if encoding == "utf-8-sig" else raw
+    try:
+        return body.decode("utf-8"), encoding, 0, None
+    except UnicodeDecodeError:
+        pass
+    lossy = body.decode("utf-8", errors="replace")
+    bad = lossy.count("\ufffd") - body.count(b"\xef\xbf\xbd")  # don't count U+FFFD already there
+    if bad <= max(1, int(len(body) * _UTF8_DAMAGE_RATIO)) and len(lossy) < len(body):
+        return (
+            lossy,
+            encoding,
+            bad,
+            f"invalid UTF-8: {bad} byte sequence(s) could not be decoded and were replaced by U+FFFD",
+        )
+    try:
+        return body.decode("gb18030"), "gb18030", 0, None
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = body.decode("cp1252")
+        return text, "cp1252", 0, "not UTF-8 or GB18030; read as Windows-1252, non-ASCII text may be wrong"
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+        return text, "latin-1", 0, "not UTF-8 or GB18030; read as Latin-1, non-ASCII text may be wrong"
+
+
+def decode_note(raw: bytes, table: FreqTable | None = None) -> DecodedText:
+    """Decode a note's bytes, repairing cp1254 mojibake; never raises on any input."""
+    text, encoding, lost, message = _decode_base(raw)
+    if encoding.startswith("utf-8"):
+        fixed = repair_mojibake(text, table)
+        if fixed is not None:
+            repaired_text, guessed, unrepaired = fixed
+            parts = [
+                "text was UTF-8 misread as Windows-1254 (mojibake) and has been repaired",
+                f"{guessed} character(s) rebuilt from dropped bytes by character frequency"
+                if guessed
+                else "",
+                f"{unrepaired + lost} character(s) could not be recovered (U+FFFD)"
+                if unrepaired + lost
+                else "",
+            ]
+            return DecodedText(
+                text=repaired_text,
+                encoding=encoding + MOJIBAKE_ENCODING_SUFFIX,
+                repaired=True,
+                unrepaired=unrepaired + lost,
+                message="; ".join(p for p in parts if p) + ".",
+            )
+    return DecodedText(text=text, encoding=encoding, repaired=False, unrepaired=lost, message=message)
