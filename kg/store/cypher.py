@@ -1,0 +1,173 @@
+"""Every Cypher statement kg sends, as named constants.
+
+Writes are batched: one `UNWIND $rows` statement per batch. Relationship types cannot be
+parameters in Cypher, so statements that differ only by type are built once per type here.
+All kg nodes carry `vault` and `uid`; all typed relations carry `asserted_by` (the note uid),
+which is how a note's assertions are found and retracted and how user-made data is left alone.
+"""
+
+from __future__ import annotations
+
+from kg.model import RelationType
+
+# The labels and relationship types kg writes (SPEC §4). Anything else in the database is not kg's.
+NOTE_EDGE_TYPES = ("ABOUT", "MENTIONS", "TAGGED", "LINKS_TO", "CITES")
+TYPED_RELATIONS = tuple(t.value for t in RelationType)
+
+# --- vault and lock -------------------------------------------------------------------------------
+
+MERGE_VAULT = """
+MERGE (v:Vault {name: $vault})
+ON CREATE SET v.uid = $vault, v.root = $root, v.created_at = datetime()
+"""
+
+# Taking the node's write lock first (the counter bump) serialises two ingests racing for the lease.
+LOCK_TOUCH_VAULT = """
+MATCH (v:Vault {name: $vault}) SET v.lock_seq = coalesce(v.lock_seq, 0) + 1
+"""
+
+ACQUIRE_LOCK = """
+MATCH (v:Vault {name: $vault})
+WITH v, (v.lock_token IS NULL OR v.lock_expires < datetime()) AS free
+SET v.lock_token = CASE WHEN free THEN $token ELSE v.lock_token END,
+    v.lock_expires = CASE WHEN free THEN datetime() + duration({seconds: $lease_s}) ELSE v.lock_expires END,
+    v.lock_owner = CASE WHEN free THEN $owner ELSE v.lock_owner END
+RETURN free, v.lock_owner AS owner, toString(v.lock_expires) AS expires
+"""
+
+RELEASE_LOCK = """
+MATCH (v:Vault {name: $vault}) WHERE v.lock_token = $token
+REMOVE v.lock_token, v.lock_expires, v.lock_owner
+"""
+
+BREAK_LOCK = """
+MATCH (v:Vault {name: $vault}) REMOVE v.lock_token, v.lock_expires, v.lock_owner
+"""
+
+UPDATE_VAULT_STATS = """
+MATCH (v:Vault {name: $vault})
+SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $relations,
+    v.problems = $problems, v.last_change_at = datetime()
+"""
+
+# --- what is there now ------------------------------------------------------------------------------
+
+NOTE_DIGESTS = """
+MATCH (n:Note {vault: $vault}) RETURN n.uid AS uid, n.digest AS digest
+"""
+
+CONCEPT_DIGESTS = """
+MATCH (c:Concept {vault: $vault}) RETURN c.uid AS uid, c.digest AS digest
+"""
+
+# --- retraction -------------------------------------------------------------------------------------
+
+RETRACT_NOTE_EDGES = """
+UNWIND $uids AS uid
+MATCH (n:Note {uid: uid})-[e:ABOUT|MENTIONS|TAGGED|LINKS_TO|CITES]->()
+DELETE e
+"""
+
+RETRACT_TYPED_RELATION: dict[str, str] = {
+    t: f"""
+UNWIND $uids AS uid
+MATCH ()-[r:{t} {{asserted_by: uid}}]->()
+DELETE r
+"""
+    for t in TYPED_RELATIONS
+}
+
+# A deleted or moved note: its node goes too (incoming links from other notes are re-asserted by them).
+DELETE_NOTES = """
+UNWIND $uids AS uid
+MATCH (n:Note {uid: uid})
+DETACH DELETE n
+"""
+
+# Left with no note and no relation: gone. Nodes with user-made relationships keep them and stay.
+DELETE_ORPHAN_CONCEPTS = """
+MATCH (c:Concept {vault: $vault}) WHERE NOT (c)--() DELETE c RETURN count(c) AS deleted
+"""
+DELETE_ORPHAN_TAGS = """
+MATCH (t:Tag {vault: $vault}) WHERE NOT (t)--() DELETE t RETURN count(t) AS deleted
+"""
+DELETE_ORPHAN_RESOURCES = """
+MATCH (r:Resource {vault: $vault}) WHERE NOT (r)--() DELETE r RETURN count(r) AS deleted
+"""
+
+# --- assertion ---------------------------------------------------------------------------------------
+
+UPSERT_CONCEPTS = """
+UNWIND $rows AS row
+MERGE (c:Concept {uid: row.uid})
+SET c.vault = row.vault, c.key = row.key, c.name = row.name, c.aliases = row.aliases,
+    c.aliases_text = row.aliases_text, c.kind = row.kind, c.description = row.description,
+    c.digest = row.digest
+"""
+
+UPSERT_NOTES = """
+UNWIND $rows AS row
+MERGE (n:Note {uid: row.uid})
+SET n.vault = row.vault, n.path = row.path, n.title = row.title, n.name = row.title,
+    n.content_hash = row.content_hash, n.digest = row.digest, n.kind = row.kind,
+    n.description = row.description, n.encoding = row.encoding, n.tags = row.tags,
+    n.cjk_chars = row.cjk_chars, n.words = row.words, n.minutes = row.minutes,
+    n.updated_at = datetime()
+WITH n, row
+MATCH (v:Vault {name: row.vault})
+MERGE (v)-[:CONTAINS]->(n)
+"""
+
+CREATE_ABOUT = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.note}), (c:Concept {uid: row.concept})
+CREATE (n)-[:ABOUT]->(c)
+"""
+
+CREATE_MENTIONS = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.note}), (c:Concept {uid: row.concept})
+CREATE (n)-[:MENTIONS {count: row.count, lines: row.lines, line: row.line}]->(c)
+"""
+
+CREATE_TAGGED = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.note})
+MERGE (t:Tag {uid: row.tag})
+ON CREATE SET t.vault = row.vault, t.name = row.name
+CREATE (n)-[:TAGGED]->(t)
+"""
+
+CREATE_LINKS = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.note}), (m:Note {uid: row.target})
+CREATE (n)-[:LINKS_TO {count: row.count, line: row.line}]->(m)
+"""
+
+CREATE_CITES = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.note})
+MERGE (r:Resource {uid: row.resource})
+ON CREATE SET r.vault = row.vault, r.url = row.url, r.name = row.domain
+CREATE (n)-[:CITES]->(r)
+"""
+
+CREATE_TYPED_RELATION: dict[str, str] = {
+    t: f"""
+UNWIND $rows AS row
+MATCH (a:Concept {{uid: row.source}}), (b:Concept {{uid: row.target}})
+CREATE (a)-[:{t} {{asserted_by: row.note_uid, note: row.note, line: row.line, rule: row.rule,
+                  confidence: row.confidence, evidence: row.evidence, vault: row.vault}}]->(b)
+"""
+    for t in TYPED_RELATIONS
+}
+
+# --- counts (tests, stats) ---------------------------------------------------------------------------
+
+VAULT_COUNTS = """
+MATCH (v:Vault {name: $vault})
+CALL (v) { MATCH (n:Note {vault: v.name}) RETURN count(n) AS notes }
+CALL (v) { MATCH (c:Concept {vault: v.name}) RETURN count(c) AS concepts }
+CALL (v) { MATCH (:Concept {vault: v.name})-[r]->(:Concept) RETURN count(r) AS relations }
+RETURN notes, concepts, relations
+"""

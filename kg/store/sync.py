@@ -1,0 +1,394 @@
+"""Write an ingested `Graph` into Neo4j: incremental, idempotent, atomic, one vault at a time.
+
+How it stays exactly right as notes change:
+- every note gets a *digest* of everything it asserts (its node properties, edges and typed
+  relations, after vault-wide concept resolution). Only notes whose digest changed are touched:
+  their previous assertions are retracted (found by `asserted_by`) and the new ones created.
+- concepts carry a digest of their own properties and are rewritten only when it changes.
+- the whole change is one transaction: a failure midway leaves the previous graph intact.
+- a lease on the `Vault` node stops two ingests of one vault from running at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from neo4j import Driver, ManagedTransaction, Transaction
+
+from kg.model import Graph, Note
+from kg.store import cypher
+from kg.store.schema import apply_schema
+
+UID_SEPARATOR = "\u241f"  # SYMBOL FOR UNIT SEPARATOR: never appears in paths or concept keys
+DEFAULT_BATCH_SIZE = 2000
+DEFAULT_LEASE_S = 3600
+
+Row = dict[str, Any]
+ProgressCallback = Callable[[int, int], None]
+
+
+def scoped_uid(vault: str, key: str) -> str:
+    return f"{vault}{UID_SEPARATOR}{key}"
+
+
+class IngestLockedError(RuntimeError):
+    """Another ingest of the same vault holds the lease."""
+
+
+@dataclass(slots=True)
+class SyncReport:
+    vault: str
+    notes_total: int = 0
+    notes_added: int = 0
+    notes_changed: int = 0
+    notes_deleted: int = 0
+    notes_unchanged: int = 0
+    concepts_written: int = 0
+    orphans_deleted: int = 0
+    relations_written: int = 0
+    seconds: float = 0.0
+    # Summed Neo4j counters of the content writes (not the lock bookkeeping): zero on a no-op run.
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.notes_added or self.notes_changed or self.notes_deleted or self.concepts_written)
+
+    def summary(self) -> str:
+        return (
+            f"vault={self.vault} notes={self.notes_total} added={self.notes_added} "
+            f"changed={self.notes_changed} deleted={self.notes_deleted} unchanged={self.notes_unchanged} "
+            f"concepts_written={self.concepts_written} relations_written={self.relations_written} "
+            f"orphans_deleted={self.orphans_deleted} time={self.seconds:.2f}s"
+        )
+
+
+@dataclass(slots=True)
+class _NoteRows:
+    """Everything one note asserts, as rows ready for the UNWIND statements."""
+
+    note: Row
+    about: list[Row] = field(default_factory=list)
+    mentions: list[Row] = field(default_factory=list)
+    tagged: list[Row] = field(default_factory=list)
+    links: list[Row] = field(default_factory=list)
+    cites: list[Row] = field(default_factory=list)
+    relations: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+
+    def concept_uids(self) -> set[str]:
+        uids = {r["concept"] for r in self.about} | {r["concept"] for r in self.mentions}
+        for rows in self.relations.values():
+            for r in rows:
+                uids.add(r["source"])
+                uids.add(r["target"])
+        return uids
+
+
+def _digest(value: object) -> str:
+    data = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def reading_minutes(cjk_chars: int, words: int) -> int:
+    """Reading time: ~300 CJK characters or ~200 English words a minute, at least one minute."""
+    return max(1, round(cjk_chars / 300 + words / 200))
+
+
+def _note_rows(vault: str, note: Note, graph: Graph) -> _NoteRows:
+    note_uid = scoped_uid(vault, note.path)
+    rows = _NoteRows(
+        note={
+            "uid": note_uid,
+            "vault": vault,
+            "path": note.path,
+            "title": note.title,
+            "content_hash": note.content_hash,
+            "kind": note.kind,
+            "description": note.description,
+            "encoding": note.encoding,
+            "tags": sorted(set(note.tags)),
+            "cjk_chars": note.cjk_chars,
+            "words": note.words,
+            "minutes": reading_minutes(note.cjk_chars, note.words),
+        }
+    )
+    for key in sorted(set(note.about)):
+        rows.about.append({"note": note_uid, "concept": scoped_uid(vault, key)})
+    mention_lines: dict[str, list[int]] = defaultdict(list)
+    for m in note.mentions:
+        mention_lines[m.concept].append(m.line)
+    for key in sorted(mention_lines):
+        lines = sorted(set(mention_lines[key]))
+        rows.mentions.append(
+            {
+                "note": note_uid,
+                "concept": scoped_uid(vault, key),
+                "count": len(mention_lines[key]),
+                "lines": lines,
+                "line": lines[0],
+            }
+        )
+    for tag in sorted(set(note.tags)):
+        rows.tagged.append({"note": note_uid, "tag": scoped_uid(vault, tag), "vault": vault, "name": tag})
+    link_lines: dict[str, list[int]] = defaultdict(list)
+    for link in note.links:
+        if link.resolved_note and link.resolved_note != note.path and link.resolved_note in graph.notes:
+            link_lines[link.resolved_note].append(link.line)
+    for target in sorted(link_lines):
+        rows.links.append(
+            {
+                "note": note_uid,
+                "target": scoped_uid(vault, target),
+                "count": len(link_lines[target]),
+                "line": min(link_lines[target]),
+            }
+        )
+    for url in sorted(set(note.resources)):
+        rows.cites.append(
+            {
+                "note": note_uid,
+                "resource": scoped_uid(vault, url),
+                "vault": vault,
+                "url": url,
+                "domain": urlsplit(url).netloc or url,
+            }
+        )
+    return rows
+
+
+def _add_relations(vault: str, graph: Graph, by_note: dict[str, _NoteRows]) -> None:
+    seen: set[tuple[object, ...]] = set()
+    for rel in graph.relations:
+        target = by_note.get(rel.note)
+        if target is None:
+            continue  # a relation must be asserted by a note of this vault to be retractable
+        row: Row = {
+            "source": scoped_uid(vault, rel.source),
+            "target": scoped_uid(vault, rel.target),
+            "note_uid": scoped_uid(vault, rel.note),
+            "note": rel.note,
+            "line": rel.line,
+            "rule": rel.rule,
+            "confidence": round(float(rel.confidence), 4),
+            "evidence": rel.evidence[:500],
+            "vault": vault,
+        }
+        identity = (rel.type.value, row["source"], row["target"], row["rule"], row["line"])
+        if identity in seen:
+            continue
+        seen.add(identity)
+        target.relations[rel.type.value].append(row)
+    for nr in by_note.values():
+        for rows in nr.relations.values():
+            rows.sort(key=lambda r: (r["source"], r["target"], r["rule"], r["line"] or 0))
+
+
+def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    for key, concept in graph.concepts.items():
+        uid = scoped_uid(vault, key)
+        if uid not in used:
+            continue
+        aliases = sorted(a for a in concept.aliases if a != concept.name)
+        row: Row = {
+            "uid": uid,
+            "vault": vault,
+            "key": key,
+            "name": concept.name,
+            "aliases": aliases,
+            "aliases_text": " ".join(aliases),
+            "kind": concept.kind,
+            "description": concept.description,
+        }
+        row["digest"] = _digest(row)
+        rows[uid] = row
+    # Every concept an edge points at must exist, even if the ingest forgot to list it.
+    prefix = len(vault) + len(UID_SEPARATOR)
+    for uid in used - rows.keys():
+        key = uid[prefix:]
+        row = {
+            "uid": uid, "vault": vault, "key": key, "name": key, "aliases": [],
+            "aliases_text": "", "kind": None, "description": None,
+        }  # fmt: skip
+        row["digest"] = _digest(row)
+        rows[uid] = row
+    return rows
+
+
+def _batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+class VaultSync:
+    """Writes one vault's `Graph` into Neo4j. Handed its driver; reads no environment."""
+
+    def __init__(self, driver: Driver, database: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE):
+        self.driver = driver
+        self.database = database
+        self.batch_size = batch_size
+
+    # -- lock ---------------------------------------------------------------------------------------
+
+    def _acquire(self, vault: str, root: str, token: str, lease_s: int) -> None:
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+
+        def work(tx: ManagedTransaction) -> tuple[bool, str, str]:
+            tx.run(cypher.MERGE_VAULT, vault=vault, root=root).consume()
+            tx.run(cypher.LOCK_TOUCH_VAULT, vault=vault).consume()
+            rec = tx.run(cypher.ACQUIRE_LOCK, vault=vault, token=token, owner=owner, lease_s=lease_s).single()
+            assert rec is not None
+            return bool(rec["free"]), str(rec["owner"]), str(rec["expires"])
+
+        with self.driver.session(database=self.database) as session:
+            free, holder, expires = session.execute_write(work)
+        if not free:
+            raise IngestLockedError(
+                f"vault {vault!r} is being ingested by {holder} (lease until {expires}); "
+                "wait for it, or run `kg ingest --break-lock` if that process is gone"
+            )
+
+    def _release(self, vault: str, token: str) -> None:
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(lambda tx: tx.run(cypher.RELEASE_LOCK, vault=vault, token=token).consume())
+
+    def break_lock(self, vault: str) -> None:
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(lambda tx: tx.run(cypher.BREAK_LOCK, vault=vault).consume())
+
+    # -- sync ---------------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        vault: str,
+        root: str,
+        graph: Graph,
+        *,
+        progress: ProgressCallback | None = None,
+        lease_s: int = DEFAULT_LEASE_S,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        apply_schema(self.driver, self.database)
+        token = uuid.uuid4().hex
+        self._acquire(vault, root, token, lease_s)
+        try:
+            report = self._sync_locked(vault, root, graph, progress)
+        finally:
+            self._release(vault, token)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _sync_locked(self, vault: str, root: str, graph: Graph, progress: ProgressCallback | None) -> SyncReport:
+        report = SyncReport(vault=vault, notes_total=len(graph.notes))
+        by_path = {path: _note_rows(vault, note, graph) for path, note in sorted(graph.notes.items())}
+        _add_relations(vault, graph, by_path)
+        used: set[str] = set()
+        for nr in by_path.values():
+            used |= nr.concept_uids()
+            nr.note["digest"] = _digest(
+                [nr.note, nr.about, nr.mentions, nr.tagged, nr.links, nr.cites, sorted(nr.relations.items())]
+            )
+        concept_rows = _concept_rows(vault, graph, used)
+
+        with self.driver.session(database=self.database) as session:
+            existing_notes = {r["uid"]: r["digest"] for r in session.run(cypher.NOTE_DIGESTS, vault=vault)}
+            existing_concepts = {r["uid"]: r["digest"] for r in session.run(cypher.CONCEPT_DIGESTS, vault=vault)}
+
+        wanted = {nr.note["uid"]: nr for nr in by_path.values()}
+        to_write = [nr for uid, nr in wanted.items() if existing_notes.get(uid) != nr.note["digest"]]
+        retract = [nr.note["uid"] for nr in to_write if nr.note["uid"] in existing_notes]
+        deleted = sorted(set(existing_notes) - set(wanted))
+        concepts = [row for uid, row in concept_rows.items() if existing_concepts.get(uid) != row["digest"]]
+        report.notes_changed = len(retract)
+        report.notes_added = len(to_write) - len(retract)
+        report.notes_deleted = len(deleted)
+        report.notes_unchanged = len(wanted) - len(to_write)
+        report.concepts_written = len(concepts)
+        if not (to_write or deleted or concepts):
+            return report  # nothing changed: write nothing at all
+
+        total_steps = len(to_write) + len(deleted) + len(concepts)
+        done = 0
+        counters: dict[str, int] = defaultdict(int)
+
+        def run(tx: Transaction, query: str, **params: Any) -> Any:
+            summary = tx.run(query, **params).consume()
+            for name, value in vars(summary.counters).items():
+                if isinstance(value, int) and not isinstance(value, bool) and value:
+                    counters[name.lstrip("_")] += value
+            return summary
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total_steps)
+
+        with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+            # 1. retract what changed and deleted notes asserted before
+            gone = retract + deleted
+            for batch in _uid_batches(gone, self.batch_size):
+                run(tx, cypher.RETRACT_NOTE_EDGES, uids=batch)
+                for query in cypher.RETRACT_TYPED_RELATION.values():
+                    run(tx, query, uids=batch)
+            for batch in _uid_batches(deleted, self.batch_size):
+                run(tx, cypher.DELETE_NOTES, uids=batch)
+                tick(len(batch))
+            # 2. concepts and notes (nodes first, so edges can match both ends)
+            for rows in _batches(concepts, self.batch_size):
+                run(tx, cypher.UPSERT_CONCEPTS, rows=list(rows))
+                tick(len(rows))
+            for rows in _batches([nr.note for nr in to_write], self.batch_size):
+                run(tx, cypher.UPSERT_NOTES, rows=list(rows))
+            # 3. the new assertions
+            edge_sets: list[tuple[str, list[Row]]] = [
+                (cypher.CREATE_ABOUT, _flatten(nr.about for nr in to_write)),
+                (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in to_write)),
+                (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in to_write)),
+                (cypher.CREATE_LINKS, _flatten(nr.links for nr in to_write)),
+                (cypher.CREATE_CITES, _flatten(nr.cites for nr in to_write)),
+            ]
+            for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
+                rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in to_write)
+                report.relations_written += len(rel_rows)
+                edge_sets.append((query, rel_rows))
+            for query, rows_all in edge_sets:
+                for rows in _batches(rows_all, self.batch_size):
+                    run(tx, query, rows=list(rows))
+            tick(len(to_write))
+            # 4. what no note asserts any more
+            for query in (cypher.DELETE_ORPHAN_CONCEPTS, cypher.DELETE_ORPHAN_TAGS, cypher.DELETE_ORPHAN_RESOURCES):
+                rec = tx.run(query, vault=vault).single()
+                report.orphans_deleted += int(rec["deleted"]) if rec else 0
+            run(
+                tx,
+                cypher.UPDATE_VAULT_STATS,
+                vault=vault,
+                root=root,
+                notes=len(wanted),
+                concepts=len(concept_rows),
+                relations=sum(len(rows) for nr in by_path.values() for rows in nr.relations.values()),
+                problems=len(graph.problems),
+            )
+            tx.commit()
+        report.counters = dict(counters)
+        return report
+
+
+def _flatten(groups: Iterable[list[Row]]) -> list[Row]:
+    return [row for group in groups for row in group]
+
+
+def _uid_batches(uids: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(uids), size):
+        yield uids[start : start + size]
