@@ -1,0 +1,144 @@
+"""`kg ingest VAULT`: parse a vault and bring its part of Neo4j exactly up to date.
+
+Once, every N minutes (`--every 15m`) or on change (`--watch`). Exit codes (for cron/systemd):
+0 done, 65 the vault is not a readable folder, 69 Neo4j unreachable, 75 another ingest of this
+vault holds the lock (try later), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
+
+from kg.cli.app import app
+from kg.cli.common import EXIT_DATA_ERROR, EXIT_TEMPFAIL, connect, fail, load_settings
+from kg.pipeline import IngestResult, default_vault_name, ingest_vault
+from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
+from kg.settings import Settings
+from kg.store.sync import IngestLockedError, VaultSync
+
+_RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
+
+
+def _log(message: str) -> None:
+    typer.echo(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} kg ingest: {message}", err=True)
+
+
+def _run_once(driver: Driver, settings: Settings, root: Path, vault_name: str, interactive: bool) -> IngestResult:
+    if not interactive:
+        return ingest_vault(driver, root, database=settings.neo4j_database, vault_name=vault_name)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"syncing {vault_name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return ingest_vault(
+            driver, root, database=settings.neo4j_database, vault_name=vault_name, progress=progress
+        )
+
+
+def _summary(result: IngestResult) -> str:
+    return (
+        f"{result.report.summary()} parse={result.parse_seconds:.2f}s "
+        f"relations={len(result.graph.relations)} problems={len(result.graph.problems)}"
+    )
+
+
+@app.command("ingest")
+def ingest(
+    vault: Annotated[Path, typer.Argument(help="The vault folder (Obsidian vault, Hugo content dir, repo of .md).")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Vault name in the graph (default: the folder's name).")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Keep running; re-ingest every interval, e.g. 15m, 1h.")
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running; re-ingest when files change.")] = False,
+    debounce: Annotated[str, typer.Option("--debounce", help="With --watch: quiet time before ingesting.")] = "2s",
+    break_lock: Annotated[
+        bool, typer.Option("--break-lock", help="Clear a stale lock left by an ingest that died, then ingest.")
+    ] = False,
+    problems: Annotated[
+        bool, typer.Option("--problems", help="Print every problem found in the vault (path: reason).")
+    ] = False,
+) -> None:
+    """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes nothing."""
+    root = vault.expanduser()
+    if not root.is_dir():
+        raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
+    if every and watch:
+        raise fail("use either --every or --watch, not both", 2)
+    try:
+        interval = parse_duration(every) if every else None
+        quiet_s = parse_duration(debounce)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    settings = load_settings()
+    vault_name = name or default_vault_name(root)
+    interactive = sys.stderr.isatty() and interval is None and not watch
+
+    if interval is None and not watch:
+        driver = connect(settings)
+        try:
+            if break_lock:
+                VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
+            result = _run_once(driver, settings, root, vault_name, interactive)
+        except IngestLockedError as exc:
+            raise fail(str(exc), EXIT_TEMPFAIL) from None
+        finally:
+            driver.close()
+        _log(_summary(result))
+        if problems:
+            for p in result.graph.problems:
+                typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
+        return
+    _run_forever(settings, root, vault_name, interval, quiet_s, break_lock)
+
+
+def _run_forever(
+    settings: Settings, root: Path, vault_name: str, interval: float | None, debounce_s: float, break_lock: bool
+) -> None:
+    """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time)."""
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    driver = GraphDatabase.driver(settings.neo4j_uri, auth=auth)
+    mode = f"every {interval:g}s" if interval is not None else "on change"
+    _log(f"watching {root} ({mode}) into {settings.neo4j_uri} as vault {vault_name!r}")
+    snapshot = vault_snapshot(root)
+    try:
+        if break_lock:
+            VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
+        while True:
+            delays = backoff_delays()
+            while True:
+                try:
+                    result = ingest_vault(driver, root, database=settings.neo4j_database, vault_name=vault_name)
+                    _log(_summary(result))
+                    break
+                except IngestLockedError as exc:
+                    delay = delays()
+                    _log(f"{exc}; retrying in {delay:g}s")
+                except (*_RETRYABLE, Neo4jError) as exc:
+                    delay = delays()
+                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    _log(f"Neo4j at {settings.neo4j_uri} unavailable ({reason}); retrying in {delay:g}s")
+                time.sleep(delay)
+            if interval is not None:
+                time.sleep(interval)
+            else:
+                snapshot = wait_for_change(root, snapshot, debounce_s=debounce_s)
+    except KeyboardInterrupt:
+        _log("stopped")
+    finally:
+        driver.close()
