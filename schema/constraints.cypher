@@ -9,6 +9,7 @@ CREATE CONSTRAINT vault_name IF NOT EXISTS FOR (v:Vault) REQUIRE v.name IS UNIQU
 CREATE CONSTRAINT note_uid IF NOT EXISTS FOR (n:Note) REQUIRE n.uid IS UNIQUE;
 CREATE CONSTRAINT concept_uid IF NOT EXISTS FOR (c:Concept) REQUIRE c.uid IS UNIQUE;
 CREATE CONSTRAINT tag_uid IF NOT EXISTS FOR (t:Tag) REQUIRE t.uid IS UNIQUE;
+CREATE CONSTRAINT ingest_lock_vault IF NOT EXISTS FOR (l:IngestLock) REQUIRE l.vault IS UNIQUE;
 CREATE CONSTRAINT resource_uid IF NOT EXISTS FOR (r:Resource) REQUIRE r.uid IS UNIQUE;
 
 // Lookups the read queries and the sync need.

@@ -21,27 +21,29 @@ MERGE (v:Vault {name: $vault})
 ON CREATE SET v.uid = $vault, v.root = $root, v.created_at = datetime()
 """
 
+# The ingest lease lives on its own node, never written by the sync transaction itself, so a
+# second ingest sees it at once instead of waiting for the first one's locks.
 # Taking the node's write lock first (the counter bump) serialises two ingests racing for the lease.
-LOCK_TOUCH_VAULT = """
-MATCH (v:Vault {name: $vault}) SET v.lock_seq = coalesce(v.lock_seq, 0) + 1
+LOCK_TOUCH = """
+MERGE (l:IngestLock {vault: $vault}) SET l.seq = coalesce(l.seq, 0) + 1
 """
 
 ACQUIRE_LOCK = """
-MATCH (v:Vault {name: $vault})
-WITH v, (v.lock_token IS NULL OR v.lock_expires < datetime()) AS free
-SET v.lock_token = CASE WHEN free THEN $token ELSE v.lock_token END,
-    v.lock_expires = CASE WHEN free THEN datetime() + duration({seconds: $lease_s}) ELSE v.lock_expires END,
-    v.lock_owner = CASE WHEN free THEN $owner ELSE v.lock_owner END
-RETURN free, v.lock_owner AS owner, toString(v.lock_expires) AS expires
+MATCH (l:IngestLock {vault: $vault})
+WITH l, (l.token IS NULL OR l.expires < datetime()) AS free
+SET l.token = CASE WHEN free THEN $token ELSE l.token END,
+    l.expires = CASE WHEN free THEN datetime() + duration({seconds: $lease_s}) ELSE l.expires END,
+    l.owner = CASE WHEN free THEN $owner ELSE l.owner END
+RETURN free, l.owner AS owner, toString(l.expires) AS expires
 """
 
 RELEASE_LOCK = """
-MATCH (v:Vault {name: $vault}) WHERE v.lock_token = $token
-REMOVE v.lock_token, v.lock_expires, v.lock_owner
+MATCH (l:IngestLock {vault: $vault}) WHERE l.token = $token
+REMOVE l.token, l.expires, l.owner
 """
 
 BREAK_LOCK = """
-MATCH (v:Vault {name: $vault}) REMOVE v.lock_token, v.lock_expires, v.lock_owner
+MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner
 """
 
 UPDATE_VAULT_STATS = """

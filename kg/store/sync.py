@@ -245,7 +245,7 @@ class VaultSync:
 
         def work(tx: ManagedTransaction) -> tuple[bool, str, str]:
             tx.run(cypher.MERGE_VAULT, vault=vault, root=root).consume()
-            tx.run(cypher.LOCK_TOUCH_VAULT, vault=vault).consume()
+            tx.run(cypher.LOCK_TOUCH, vault=vault).consume()
             rec = tx.run(cypher.ACQUIRE_LOCK, vault=vault, token=token, owner=owner, lease_s=lease_s).single()
             assert rec is not None
             return bool(rec["free"]), str(rec["owner"]), str(rec["expires"])

@@ -1,0 +1,234 @@
+"""VaultSync against a real Neo4j: idempotency, exact retraction, several vaults, the lock, failure midway."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+import pytest
+from neo4j import Driver
+
+from kg.model import Concept, Graph, Mention, Note, Relation, RelationType
+from kg.store.sync import IngestLockedError, VaultSync, scoped_uid
+
+pytestmark = pytest.mark.integration
+
+
+def _note(path: str, about: list[str], mentions: list[str], tags: list[str] | None = None) -> Note:
+    return Note(
+        path=path,
+        title=path.rsplit("/", 1)[-1].removesuffix(".md"),
+        content_hash=f"hash-{path}",
+        encoding="utf-8",
+        tags=tags or [],
+        about=about,
+        mentions=[Mention(concept=c, text=c, line=i + 1, source="wikilink") for i, c in enumerate(mentions)],
+        words=400,
+    )
+
+
+def _rel(t: RelationType, s: str, o: str, note: str, rule: str = "explicit.front_matter", conf: float = 1.0) -> Relation:
+    return Relation(type=t, source=s, target=o, confidence=conf, rule=rule, note=note, line=3, evidence=f"{s} {t} {o}")
+
+
+def small_graph() -> Graph:
+    g = Graph()
+    for key, name in [("ppo", "PPO"), ("grpo", "GRPO"), ("rlhf", "RLHF"), ("trl", "TRL")]:
+        g.concepts[key] = Concept(key=key, name=name, aliases={name})
+    g.notes["rl/PPO.md"] = _note("rl/PPO.md", ["ppo"], ["ppo", "grpo"], ["rl"])
+    g.notes["rl/GRPO.md"] = _note("rl/GRPO.md", ["grpo"], ["grpo", "ppo", "rlhf"], ["rl", "rl/grpo"])
+    g.notes["tools/TRL.md"] = _note("tools/TRL.md", ["trl"], ["trl", "grpo"])
+    g.relations = [
+        _rel(RelationType.PREREQUISITE_OF, "ppo", "grpo", "rl/GRPO.md"),
+        _rel(RelationType.PREREQUISITE_OF, "rlhf", "grpo", "rl/GRPO.md", "cue.prerequisite", 0.8),
+        # the same edge asserted by a second note: it must survive the retraction of the first
+        _rel(RelationType.PREREQUISITE_OF, "ppo", "grpo", "rl/PPO.md", "cue.from_to", 0.7),
+        _rel(RelationType.IMPLEMENTS, "trl", "grpo", "tools/TRL.md"),
+    ]
+    return g
+
+
+def counts(driver: Driver, vault: str | None = None) -> dict[str, int]:
+    where = "WHERE n.vault = $vault AND NOT n:IngestLock" if vault else ""
+    with driver.session() as s:
+        nodes = s.run(f"MATCH (n) {where} RETURN count(n) AS c", vault=vault).single()
+        rels = s.run(f"MATCH (n)-[r]->() {where} RETURN count(r) AS c", vault=vault).single()
+    assert nodes is not None and rels is not None
+    return {"nodes": nodes["c"], "rels": rels["c"]}
+
+
+def typed_edges(driver: Driver, vault: str = "v") -> list[tuple[Any, ...]]:
+    query = """
+    MATCH (a:Concept {vault: $vault})-[r]->(b:Concept)
+    RETURN a.key AS a, type(r) AS t, b.key AS b, r.note AS note, r.rule AS rule, r.confidence AS conf
+    ORDER BY a, t, b, note, rule
+    """
+    with driver.session() as s:
+        return [tuple(rec.values()) for rec in s.run(query, vault=vault)]
+
+
+def test_sync_writes_nodes_relations_and_provenance(neo4j_driver: Driver, clean_db: None) -> None:
+    report = VaultSync(neo4j_driver).sync("v", "/vault", small_graph())
+    assert report.notes_added == 3 and report.notes_changed == 0
+    assert typed_edges(neo4j_driver) == [
+        ("ppo", "PREREQUISITE_OF", "grpo", "rl/GRPO.md", "explicit.front_matter", 1.0),
+        ("ppo", "PREREQUISITE_OF", "grpo", "rl/PPO.md", "cue.from_to", 0.7),
+        ("rlhf", "PREREQUISITE_OF", "grpo", "rl/GRPO.md", "cue.prerequisite", 0.8),
+        ("trl", "IMPLEMENTS", "grpo", "tools/TRL.md", "explicit.front_matter", 1.0),
+    ]
+    with neo4j_driver.session() as s:
+        rec = s.run(
+            "MATCH (n:Note {uid: $uid})-[:ABOUT]->(c:Concept) "
+            "OPTIONAL MATCH (n)-[:TAGGED]->(t:Tag) RETURN c.name AS about, collect(t.name) AS tags",
+            uid=scoped_uid("v", "rl/GRPO.md"),
+        ).single()
+        assert rec is not None and rec["about"] == "GRPO" and sorted(rec["tags"]) == ["rl", "rl/grpo"]
+        vault = s.run("MATCH (v:Vault {name: 'v'})-[:CONTAINS]->(n:Note) RETURN count(n) AS c").single()
+        assert vault is not None and vault["c"] == 3
+
+
+def test_second_run_writes_nothing(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    before = counts(neo4j_driver)
+    with neo4j_driver.session() as s:
+        stamps_before = s.run("MATCH (n:Note) RETURN n.uid AS u, n.updated_at AS t ORDER BY u").values()
+    again = sync.sync("v", "/vault", small_graph())
+    assert not again.changed
+    assert again.notes_unchanged == 3
+    assert again.counters == {}  # no write statement ran at all
+    assert counts(neo4j_driver) == before
+    with neo4j_driver.session() as s:
+        assert s.run("MATCH (n:Note) RETURN n.uid AS u, n.updated_at AS t ORDER BY u").values() == stamps_before
+
+
+def test_editing_one_note_changes_only_its_assertions(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    g = small_graph()
+    # GRPO.md no longer says RLHF comes first, and asserts PPO by another rule
+    g.relations = [r for r in g.relations if r.note != "rl/GRPO.md"] + [
+        _rel(RelationType.VARIANT_OF, "grpo", "ppo", "rl/GRPO.md", "cue.variant", 0.9)
+    ]
+    g.notes["rl/GRPO.md"].content_hash = "hash-edited"
+    report = sync.sync("v", "/vault", g)
+    assert (report.notes_changed, report.notes_added, report.notes_deleted) == (1, 0, 0)
+    assert typed_edges(neo4j_driver) == [
+        ("grpo", "VARIANT_OF", "ppo", "rl/GRPO.md", "cue.variant", 0.9),
+        ("ppo", "PREREQUISITE_OF", "grpo", "rl/PPO.md", "cue.from_to", 0.7),  # the other note's assertion stays
+        ("trl", "IMPLEMENTS", "grpo", "tools/TRL.md", "explicit.front_matter", 1.0),
+    ]
+    # RLHF is still mentioned by GRPO.md, so the concept stays
+    with neo4j_driver.session() as s:
+        assert s.run("MATCH (c:Concept {key: 'rlhf'}) RETURN count(c) AS c").single()["c"] == 1  # type: ignore[index]
+
+
+def test_deleting_a_note_retracts_it_and_orphans_go(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    g = small_graph()
+    del g.notes["tools/TRL.md"]
+    g.relations = [r for r in g.relations if r.note != "tools/TRL.md"]
+    report = sync.sync("v", "/vault", g)
+    assert report.notes_deleted == 1
+    with neo4j_driver.session() as s:
+        assert s.run("MATCH (c:Concept {key: 'trl'}) RETURN count(c) AS c").single()["c"] == 0  # type: ignore[index]
+        assert s.run("MATCH (n:Note {path: 'tools/TRL.md'}) RETURN count(n) AS c").single()["c"] == 0  # type: ignore[index]
+    assert all(edge[1] != "IMPLEMENTS" for edge in typed_edges(neo4j_driver))
+
+
+def test_renaming_a_note_moves_its_assertions(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    g = small_graph()
+    moved = copy.deepcopy(g.notes.pop("tools/TRL.md"))
+    moved.path = "frameworks/TRL.md"
+    g.notes[moved.path] = moved
+    g.relations = [
+        Relation(r.type, r.source, r.target, r.confidence, r.rule, moved.path, r.line, r.evidence)
+        if r.note == "tools/TRL.md"
+        else r
+        for r in g.relations
+    ]
+    report = sync.sync("v", "/vault", g)
+    assert (report.notes_added, report.notes_deleted) == (1, 1)
+    assert ("trl", "IMPLEMENTS", "grpo", "frameworks/TRL.md", "explicit.front_matter", 1.0) in typed_edges(neo4j_driver)
+    with neo4j_driver.session() as s:
+        paths = s.run("MATCH (n:Note) RETURN n.path AS p ORDER BY p").value()
+    assert paths == ["frameworks/TRL.md", "rl/GRPO.md", "rl/PPO.md"]
+
+
+def test_two_vaults_never_touch_each_other(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("a", "/a", small_graph())
+    sync.sync("b", "/b", small_graph())
+    b_before = counts(neo4j_driver, "b")
+    sync.sync("a", "/a", Graph())  # vault a emptied
+    assert counts(neo4j_driver, "a") == {"nodes": 0, "rels": 0}
+    assert counts(neo4j_driver, "b") == b_before
+    assert len(typed_edges(neo4j_driver, "b")) == 4
+
+
+def test_user_data_is_never_touched(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    with neo4j_driver.session() as s:
+        s.run(
+            "CREATE (:Person {name: 'me'}) WITH 1 AS x "
+            "MATCH (c:Concept {key: 'trl'}), (p:Person {name: 'me'}) CREATE (p)-[:LIKES]->(c)"
+        ).consume()
+    g = small_graph()
+    del g.notes["tools/TRL.md"]
+    g.relations = [r for r in g.relations if r.note != "tools/TRL.md"]
+    sync.sync("v", "/vault", g)
+    with neo4j_driver.session() as s:
+        rec = s.run("MATCH (p:Person)-[:LIKES]->(c:Concept) RETURN c.key AS k").single()
+    assert rec is not None and rec["k"] == "trl"  # a user's relationship keeps the concept alive
+
+
+def test_failure_midway_leaves_previous_graph_and_next_run_completes(neo4j_driver: Driver, clean_db: None) -> None:
+    sync = VaultSync(neo4j_driver, batch_size=1)
+    sync.sync("v", "/vault", small_graph())
+    before = typed_edges(neo4j_driver)
+    g = small_graph()
+    g.relations = [r for r in g.relations if r.type != RelationType.IMPLEMENTS]
+    g.notes["tools/TRL.md"].content_hash = "edited"
+
+    def explode(done: int, total: int) -> None:
+        raise RuntimeError("injected failure")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        sync.sync("v", "/vault", g, progress=explode)
+    assert typed_edges(neo4j_driver) == before  # rolled back
+    report = sync.sync("v", "/vault", g)  # the lock was released; the next run completes
+    assert report.notes_changed == 1
+    assert all(edge[1] != "IMPLEMENTS" for edge in typed_edges(neo4j_driver))
+
+
+def test_lock_stops_a_second_ingest(neo4j_driver: Driver, clean_db: None) -> None:
+    first = VaultSync(neo4j_driver)
+    entered, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold(done: int, total: int) -> None:
+        entered.set()
+        release.wait(30)
+
+    def run_first() -> None:
+        try:
+            first.sync("v", "/vault", small_graph(), progress=hold)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=run_first)
+    t.start()
+    assert entered.wait(30)
+    try:
+        with pytest.raises(IngestLockedError, match="being ingested"):
+            VaultSync(neo4j_driver).sync("v", "/vault", small_graph())
+    finally:
+        release.set()
+        t.join(60)
+    assert not errors
+    assert len(typed_edges(neo4j_driver)) == 4
