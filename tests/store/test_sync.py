@@ -28,7 +28,9 @@ def _note(path: str, about: list[str], mentions: list[str], tags: list[str] | No
     )
 
 
-def _rel(t: RelationType, s: str, o: str, note: str, rule: str = "explicit.front_matter", conf: float = 1.0) -> Relation:
+def _rel(
+    t: RelationType, s: str, o: str, note: str, rule: str = "explicit.front_matter", conf: float = 1.0
+) -> Relation:
     return Relation(type=t, source=s, target=o, confidence=conf, rule=rule, note=note, line=3, evidence=f"{s} {t} {o}")
 
 
