@@ -69,6 +69,7 @@ class Link:
     block: str | None = None
     resolved_note: str | None = None  # vault-relative path of the note it points to, if it exists
     concept: str | None = None  # concept key it names (dangling links still name one)
+    front_matter_key: str | None = None  # set when written in front matter (`up: "[[X]]"`), e.g. "up"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,148 @@
+"""Front matter: YAML `---`, TOML `+++` (Hugo) and JSON, parsed with python-frontmatter's handlers.
+
+`split_front_matter` never raises: broken front matter (Templater `{{date}}`, bad TOML, a YAML
+list instead of a mapping) gives an empty dict plus a message, and the body is still parsed.
+Values are made JSON-safe (dates → ISO strings) so the graph exports and stores as is. Obsidian's
+unquoted `up: [[X]]` (YAML reads it as the nested list `[['X']]`) is read back as `"[[X]]"` and
+reported, since the user meant a link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from frontmatter.default_handlers import BaseHandler, JSONHandler, TOMLHandler, YAMLHandler
+
+from ingest import patterns as P
+
+_YAML = YAMLHandler()
+_TOML = TOMLHandler()
+_JSON = JSONHandler()
+
+
+@dataclass(slots=True)
+class FrontMatter:
+    """The front matter of one note and where the body starts."""
+
+    data: dict[str, object] = field(default_factory=dict)
+    format: str | None = None  # "yaml" | "toml" | "json" | None (no front matter)
+    raw: str = ""  # the front matter text between the delimiters
+    end: int = 0  # offset in the note text where the body starts
+    problems: list[str] = field(default_factory=list)  # human-readable, one per issue found
+    key_lines: dict[str, int] = field(default_factory=dict)  # key -> 1-based line in the file
+
+
+def _json_safe(value: Any) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    return str(value)
+
+
+def _unwrap_unquoted_links(key: str, value: object, problems: list[str]) -> object:
+    """`up: [[X]]` parses as `[['X']]` (and `[[X]], [[Y]]` as `[['X'], ['Y']]`): make them links."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, list) and len(v) == 1 and isinstance(v[0], str) for v in value)
+    ):
+        links = [f"[[{v[0]}]]" for v in value]
+        problems.append(f"front matter key {key!r}: unquoted wiki link parsed as a nested list; read as {links}")
+        return links[0] if len(links) == 1 else links
+    return value
+
+
+def _key_lines(raw: str, first_line: int) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    if not raw:
+        return lines
+    line = first_line
+    pos = 0
+    for match in P.FRONT_MATTER_KEY.finditer(raw):
+        line += raw.count("\n", pos, match.start())
+        pos = match.start()
+        lines.setdefault(match.group(1).strip(), line)
+    return lines
+
+
+def split_front_matter(text: str) -> FrontMatter:
+    """Find and parse the front matter at the top of `text` (BOM already removed)."""
+    head = text[:3]
+    handler: BaseHandler
+    if head == "---":
+        pattern, handler, fmt = P.YAML_FRONT_MATTER, _YAML, "yaml"
+    elif head == "+++":
+        pattern, handler, fmt = P.TOML_FRONT_MATTER, _TOML, "toml"
+    elif head[:1] == "{":
+        pattern, handler, fmt = P.JSON_FRONT_MATTER, _JSON, "json"
+    else:
+        return FrontMatter()
+    match = pattern.match(text)
+    if match is None:
+        if fmt == "json":  # a note that starts with `{` is just text
+            return FrontMatter()
+        return FrontMatter(format=fmt, problems=[f"{fmt.upper()} front matter is not closed; read as body"])
+    raw = match.group(1)
+    result = FrontMatter(format=fmt, raw=raw, end=match.end(), key_lines=_key_lines(raw, 2 if fmt != "json" else 1))
+    try:
+        loaded = handler.load(raw)
+    except Exception as exc:  # yaml/toml/json each raise their own error types
+        reason = str(exc).strip().splitlines()
+        detail = reason[0] if reason else type(exc).__name__
+        result.problems.append(f"broken {fmt.upper()} front matter ({type(exc).__name__}: {detail}); body still read")
+        return result
+    if loaded is None:
+        return result
+    if not isinstance(loaded, dict):
+        result.problems.append(f"{fmt.upper()} front matter is a {type(loaded).__name__}, not a mapping; ignored")
+        return result
+    data: dict[str, object] = {}
+    for key, value in loaded.items():
+        name = str(key)
+        data[name] = _json_safe(_unwrap_unquoted_links(name, value, result.problems))
+    result.data = data
+    return result
+
+
+def string_list(value: object) -> list[str]:
+    """A front matter value as a list of strings: `a`, `a, b`, `[a, b]`, nested lists flattened."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.split(",") if "," in value else [value]
+        return [p.strip() for p in parts if p.strip()]
+    if isinstance(value, list | tuple):
+        out: list[str] = []
+        for item in value:
+            out.extend(string_list(item))
+        return out
+    if isinstance(value, bool | int | float):
+        return [str(value)]
+    return []
+
+
+def tag_list(value: object) -> list[str]:
+    """Front matter tags: a list, or a string separated by commas or spaces; `#` prefixes dropped."""
+    tags: list[str] = []
+    for item in string_list(value):
+        tags.extend(part for part in item.split() if part)
+    return tags
+
+
+def get_first(data: dict[str, object], *keys: str) -> object:
+    """The value of the first key present, matched case-insensitively."""
+    lowered = {k.casefold(): v for k, v in data.items()}
+    for key in keys:
+        if key in lowered and lowered[key] not in (None, "", []):
+            return lowered[key]
+    return None

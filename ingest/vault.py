@@ -1,0 +1,979 @@
+"""Reading a vault: files → `ParsedNote`s (pure, per note) → one concept resolution → a `Graph`.
+
+- `read_vault(root)` walks the vault (skipping hidden folders such as `.obsidian/`, `.git/`,
+  `.trash/`, and every non-note file), reads each note once, decodes it (`ingest.encoding`),
+  parses it (`parse_note`) and resolves links and concepts across all notes (`resolve_notes`).
+  Nothing outside the vault is read: symlinks that point out are reported, not followed.
+- `parse_note(path, text)` is pure: it returns the `Note` plus the per-line context relation rules
+  read (`ParsedNote.context(line)`: heading path, list depth, table row, blockquote, links).
+- Relation rules are functions `(ParsedNote, ConceptIndex) -> Iterable[Relation]` run after the
+  concepts are known; the outline rule (`PART_OF` from MOC/TOC headings and items) lives here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import importlib
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ingest import patterns as P
+from ingest.concepts import (
+    IMPLEMENTATION,
+    OUTLINE_TYPES,
+    ConceptIndex,
+    NameCandidate,
+    concept_key,
+    is_boilerplate,
+    is_id_like,
+    is_outline_stem,
+    link_target_name,
+    names_in,
+    split_kind,
+    strip_decorations,
+    strip_order_prefix,
+)
+from ingest.encoding import decode_note, looks_binary
+from ingest.frontmatter import FrontMatter, get_first, split_front_matter, string_list, tag_list
+from ingest.markdown import (
+    MarkdownScan,
+    blank,
+    has_attachment_extension,
+    heading_paths,
+    normalise_tag,
+    parse_wiki_link,
+    plain_text,
+    scan_markdown,
+)
+from kg.model import Concept, Graph, Link, Mention, Note, Problem, ProblemKind, Relation, RelationType
+
+NOTE_SUFFIXES = (".md", ".markdown")
+DEFAULT_MAX_FILE_BYTES = 10_000_000
+# Tables-of-contents headings: transparent (their items belong to the note), unlike other boilerplate.
+TOC_HEADING_KEYS = frozenset(concept_key(n) for n in ("目录", "Table of Contents", "Contents", "TOC", "索引"))
+
+OUTLINE_HEADING_CONFIDENCE = 0.6
+OUTLINE_LIST_CONFIDENCE = 0.5
+OUTLINE_MEMBER_CONFIDENCE = 0.4
+
+
+# --- per-note parse result ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineContext:
+    """What a relation rule needs to know about one line of a note."""
+
+    line: int  # 1-based line in the file
+    text: str  # the line as written
+    heading_path: tuple[str, ...]  # headings above the line, outermost first (a heading excludes itself)
+    heading_level: int  # 1-6 when the line is a heading, else 0
+    list_depth: int  # 0 = not a list item, 1 = top-level item, ...
+    table_row: int | None  # 0-based data row when the line is a table row
+    blockquote: bool
+    links: tuple[Link, ...]  # links written on the line (resolved once the vault is resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineEntry:
+    """A heading, list item or table row of an outline note that names concepts."""
+
+    line: int
+    source: str  # "heading" | "list_item" | "table_cell"
+    text: str  # the line text as written
+    names: tuple[NameCandidate, ...]  # names written as text (empty when the entry is a link)
+    link: int | None  # index into note.links when the entry names a concept by a link
+    parent: int | None  # index of the parent entry; None = the note's own concept
+    depth: int  # heading level, or list depth
+
+
+@dataclass(slots=True)
+class ParsedNote:
+    note: Note
+    front_matter: FrontMatter
+    scan: MarkdownScan
+    names: list[NameCandidate]  # what the note is about, primary first
+    title_names: list[NameCandidate]  # names from the title, when it differs from the file name
+    outline: bool
+    outline_entries: list[OutlineEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    _heading_lines: list[int] = field(default_factory=list)
+    _heading_paths: list[tuple[str, ...]] = field(default_factory=list)
+    _list_depth: dict[int, int] = field(default_factory=dict)
+    _table_row: dict[int, int | None] = field(default_factory=dict)
+    _links_by_line: dict[int, list[Link]] | None = None
+
+    @property
+    def path(self) -> str:
+        return self.note.path
+
+    @property
+    def front_matter_data(self) -> dict[str, object]:
+        return self.front_matter.data
+
+    @property
+    def line_count(self) -> int:
+        return self.scan.lines.line_count
+
+    def line_text(self, line: int) -> str:
+        return self.scan.lines.line_text(line)
+
+    def heading_path_at(self, line: int) -> tuple[str, ...]:
+        i = bisect.bisect_right(self._heading_lines, line) - 1
+        if i < 0:
+            return ()
+        path = self._heading_paths[i]
+        return path[:-1] if self._heading_lines[i] == line else path
+
+    def links_on(self, line: int) -> tuple[Link, ...]:
+        if self._links_by_line is None:
+            by_line: dict[int, list[Link]] = {}
+            for link in self.note.links:
+                by_line.setdefault(link.line, []).append(link)
+            self._links_by_line = by_line
+        return tuple(self._links_by_line.get(line, ()))
+
+    def context(self, line: int) -> LineContext:
+        i = bisect.bisect_right(self._heading_lines, line) - 1
+        level = 0
+        if i >= 0 and self._heading_lines[i] == line:
+            level = self.scan.headings[i].level
+        return LineContext(
+            line=line,
+            text=self.line_text(line),
+            heading_path=self.heading_path_at(line),
+            heading_level=level,
+            list_depth=self._list_depth.get(line, 0),
+            table_row=self._table_row.get(line),
+            blockquote=line in self.scan.blockquotes,
+            links=self.links_on(line),
+        )
+
+    def lines_with_links(self) -> Iterator[LineContext]:
+        for line in sorted({link.line for link in self.note.links}):
+            yield self.context(line)
+
+    def replace_links(self, links: list[Link]) -> None:
+        self.note.links = links
+        self._links_by_line = None
+
+
+# --- parse_note -----------------------------------------------------------------------------------
+
+
+def _stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    lowered = name.lower()
+    for suffix in NOTE_SUFFIXES:
+        if lowered.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _folder_name(path: str) -> str:
+    parts = path.split("/")
+    return strip_order_prefix(parts[-2]) if len(parts) > 1 else ""
+
+
+def _front_matter_links(fm: FrontMatter) -> list[Link]:
+    """`up: "[[X]]"`, `prerequisites: ["[[A]]", "[[B]|b]]"]`: links written in front matter values."""
+    links: list[Link] = []
+    for key, value in fm.data.items():
+        line = fm.key_lines.get(key, 1)
+        for text in string_list(value) if not isinstance(value, dict) else []:
+            if "[[" not in text:
+                continue
+            for match in P.WIKI_LINK.finditer(text):
+                link = parse_wiki_link(match.group(2), embed=False, line=line)
+                if link.target:
+                    links.append(replace(link, front_matter_key=key))
+    return links
+
+
+def _first_heading(scan: MarkdownScan, level: int) -> str | None:
+    for heading in scan.headings:
+        if heading.level == level:
+            return heading.text
+    return None
+
+
+def _note_names(path: str, title: str, fm_title: str | None, h1: str | None) -> tuple[list[NameCandidate], str]:
+    """What the note is about, from its file name — or, when the file name is an id or a table of
+    contents (`目录`, `README`, `001_5509ce86…`), from its title or folder."""
+    stem = _stem(path)
+    if (
+        is_id_like(stem)
+        or (is_outline_stem(stem)
+        and concept_key(stem) not in ("moc",)
+        and not stem.endswith(("MOC", "moc")))
+    ):
+        source = fm_title or (plain_text(h1) if h1 else None) or _folder_name(path) or stem
+    else:
+        source = strip_order_prefix(stem)
+    names = names_in(source)
+    if not names:
+        base, kind = split_kind(strip_decorations(source) or source)
+        if concept_key(base):
+            names = [NameCandidate(base, (), kind)]
+    if source != title and not names:
+        names = names_in(title)
+    return names, source
+
+
+def _description(fm: FrontMatter, scan: MarkdownScan) -> str | None:
+    value = get_first(fm.data, "description", "summary", "brief", "abstract", "excerpt")
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:500]
+    match = P.FIRST_PROSE_LINE.search(scan.masked)
+    if match is None:
+        return None
+    text = scan.lines.line_text(scan.lines.line_of(match.start())).strip()
+    return plain_text(text)[:500] or None
+
+
+def _detect_outline(note: Note, fm: FrontMatter, scan: MarkdownScan, stem: str) -> bool:
+    """MOCs, tables of contents, roadmaps: by front matter type/tags, by name, or by structure."""
+    kind = get_first(fm.data, "type", "category", "kind", "layout")
+    if isinstance(kind, str) and kind.strip().casefold() in OUTLINE_TYPES:
+        return True
+    for tag in note.tags:
+        last = tag.rsplit("/", 1)[-1]
+        if last in OUTLINE_TYPES:
+            return True
+    if is_outline_stem(stem) or note.kind in ("roadmap", "moc"):
+        return True
+    if scan.list_items and any(
+        concept_key(strip_decorations(h.text)).startswith(tuple(TOC_HEADING_KEYS)) for h in scan.headings
+    ):
+        return True
+    structural = len(scan.headings) + len(scan.list_items)
+    if structural < 10:
+        return False
+    short = sum(1 for item in scan.list_items if len(item.text) <= 40 or item.text.lstrip("*_ ").startswith("["))
+    prose = len(P.NON_BLANK_LINE.findall(scan.masked)) - structural - len(scan.table_rows)
+    return short >= 0.6 * max(1, len(scan.list_items)) and prose <= 0.35 * structural
+
+
+def _entry_link(note: Note, line: int, text: str) -> int | None:
+    """The index of the link an outline line starts with (`- [[X]] — …`, `1. [t](u)`), if any."""
+    stripped = strip_decorations(text)
+    if not (stripped.startswith("[") or stripped.startswith("![[")):
+        return None
+    for i, link in enumerate(note.links):
+        if link.line == line and link.kind in ("wiki", "markdown", "url") and link.front_matter_key is None:
+            return i
+    return None
+
+
+def _outline_entries(note: Note, scan: MarkdownScan) -> list[OutlineEntry]:
+    entries: list[OutlineEntry] = []
+    heading_entry: list[int | None] = []  # per heading: the entry standing for it (or its nearest ancestor)
+    heading_skip: list[bool] = []  # per heading: items under it are navigation, not content
+    stack: list[tuple[int, int | None, bool]] = []  # (level, entry index, skip)
+    title_skipped = False
+    for heading in scan.headings:
+        while stack and stack[-1][0] >= heading.level:
+            stack.pop()
+        parent = stack[-1][1] if stack else None
+        inherited_skip = stack[-1][2] if stack else False
+        entry_index: int | None = parent
+        skip = inherited_skip
+        if heading.level == 1 and not title_skipped:
+            title_skipped = True  # the first H1 is the note's title: its concept is the note's
+        elif not inherited_skip:
+            plain = plain_text(heading.text)
+            key = concept_key(strip_decorations(plain))
+            if is_boilerplate(plain):
+                skip = not any(key.startswith(k) for k in TOC_HEADING_KEYS)
+            else:
+                heading_link = _entry_link(note, heading.line, heading.text)
+                heading_names = () if heading_link is not None else tuple(names_in(plain))
+                if heading_link is not None or heading_names:
+                    entries.append(
+                        OutlineEntry(
+                            heading.line,
+                            "heading",
+                            scan.lines.line_text(heading.line),
+                            heading_names,
+                            heading_link,
+                            parent,
+                            heading.level,
+                        )
+                    )
+                    entry_index = len(entries) - 1
+        stack.append((heading.level, entry_index, skip))
+        heading_entry.append(entry_index)
+        heading_skip.append(skip)
+    item_entry: list[int | None] = []
+    for item in scan.list_items:
+        under = item.heading_index
+        if under is not None and heading_skip[under]:
+            item_entry.append(None)
+            continue
+        parent = item_entry[item.parent] if item.parent is not None else None
+        if parent is None and item.parent is None and under is not None:
+            parent = heading_entry[under]
+        item_link = _entry_link(note, item.line, item.text)
+        item_names: tuple[NameCandidate, ...] = ()
+        if item_link is None:
+            item_names = tuple(names_in(plain_text(item.text)))
+        if item_link is None and not item_names:
+            item_entry.append(parent)
+            continue
+        entries.append(
+            OutlineEntry(
+                item.line, "list_item", scan.lines.line_text(item.line), item_names, item_link, parent, item.depth
+            )
+        )
+        item_entry.append(len(entries) - 1)
+    heading_lines = [h.line for h in scan.headings]
+    for row in scan.table_rows:
+        if row.row is None:
+            continue
+        h = bisect.bisect_right(heading_lines, row.line) - 1
+        if h >= 0 and heading_skip[h]:
+            continue
+        for i, link in enumerate(note.links):
+            if link.line == row.line and link.kind == "wiki":
+                parent = heading_entry[h] if h >= 0 else None
+                entries.append(OutlineEntry(row.line, "table_cell", scan.lines.line_text(row.line), (), i, parent, 0))
+                break
+    return entries
+
+
+def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = "utf-8") -> ParsedNote:
+    """Parse one note's text (pure; never raises on any string). `path` is vault-relative POSIX."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    fm = split_front_matter(text)
+    body = blank(text[: fm.end]) + text[fm.end :] if fm.end else text
+    scan = scan_markdown(body)
+    problems = [Problem(path, ProblemKind.FRONT_MATTER, message, 1) for message in fm.problems]
+
+    tags: list[str] = []
+    for raw in tag_list(get_first(fm.data, "tags", "tag")):
+        tag = normalise_tag(raw)
+        if tag is not None:
+            tags.append(tag)
+    tags.extend(tag for tag, _ in scan.tags)
+    tags = list(dict.fromkeys(tags))
+
+    links = _front_matter_links(fm) + [found.link for found in scan.links]
+    resources = list(dict.fromkeys(link.target for link in links if link.kind == "url"))
+
+    fm_title_value = get_first(fm.data, "title")
+    fm_title = str(fm_title_value).strip() if isinstance(fm_title_value, str | int | float) else None
+    h1 = _first_heading(scan, 1)
+    stem = _stem(path)
+    title = fm_title or (strip_decorations(plain_text(h1)) if h1 else "") or stem
+    names, source = _note_names(path, title, fm_title, h1)
+    stem_kind = split_kind(strip_order_prefix(stem))[1]
+    fm_kind = get_first(fm.data, "type", "kind", "category")
+    kind = stem_kind or (names[0].kind if names else None)
+    if kind is None and isinstance(fm_kind, str) and fm_kind.strip():
+        kind = fm_kind.strip().casefold()
+    title_names: list[NameCandidate] = []
+    if names and title and concept_key(title) != concept_key(source):
+        title_names = [c for c in names_in(title) if c.key != names[0].key][:1]
+
+    cjk = len(body) - len(P.CJK_RUN.sub("", body))
+    words = P.LATIN_WORD.subn("", scan.masked)[1]
+    note = Note(
+        path=path,
+        title=title,
+        content_hash=content_hash,
+        encoding=encoding,
+        tags=tags,
+        links=links,
+        about=[n.key for n in names],
+        resources=resources,
+        kind=kind,
+        description=None,
+        front_matter=fm.data,
+        cjk_chars=cjk,
+        words=words,
+    )
+    note.description = _description(fm, scan)
+    outline = _detect_outline(note, fm, scan, stem)
+    parsed = ParsedNote(
+        note=note,
+        front_matter=fm,
+        scan=scan,
+        names=names,
+        title_names=title_names,
+        outline=outline,
+        problems=problems,
+        _heading_lines=[h.line for h in scan.headings],
+        _heading_paths=heading_paths(scan.headings),
+        _list_depth={item.line: item.depth for item in scan.list_items},
+        _table_row={row.line: row.row for row in scan.table_rows},
+    )
+    if outline:
+        parsed.outline_entries = _outline_entries(note, scan)
+    note.mentions = _local_mentions(parsed)
+    return parsed
+
+
+# --- mentions ---------------------------------------------------------------------------------------
+
+
+def _link_name(link: Link) -> str | None:
+    """The concept name a link gives before the vault is known (dangling links still name one)."""
+    if link.kind == "url":
+        return None
+    if has_attachment_extension(link.target):
+        return None
+    if not link.target:
+        text = link.alias or link.heading or ""
+        names = names_in(plain_text(text)) if text else []
+        return names[0].name if names else None
+    if link.kind == "markdown" and link.alias:
+        names = names_in(link.alias)
+        if len(names) == 1:
+            return names[0].name
+    name = link_target_name(link.target)
+    base = split_kind(name)[0]
+    return base if concept_key(base) else None
+
+
+def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str) -> Mention:
+    return Mention(
+        concept=concept,
+        text=text,
+        line=line,
+        source=source,
+        heading_path=parsed.heading_path_at(line),
+        list_depth=parsed._list_depth.get(line, 0),
+        table_row=parsed._table_row.get(line),
+        line_text=parsed.line_text(line),
+    )
+
+
+_LINK_SOURCES = {"wiki": "wikilink", "embed": "wikilink", "markdown": "mdlink"}
+
+
+def _local_mentions(parsed: ParsedNote, key_of: Callable[[str], str] | None = None) -> list[Mention]:
+    """Mentions from links, outline entries, the title and front matter, keyed by `key_of`."""
+    keyer: Callable[[str], str] = key_of or (lambda k: k)
+    note = parsed.note
+    mentions: list[Mention] = []
+    seen: set[tuple[str, int, str]] = set()
+
+    def add(key: str, text: str, line: int, source: str) -> None:
+        if not key:
+            return
+        final = keyer(key)
+        if (final, line, source) in seen:
+            return
+        seen.add((final, line, source))
+        mentions.append(_mention(parsed, final, text, line, source))
+
+    for name in parsed.names:
+        add(name.key, name.name, 1, "title")
+    for link in note.links:
+        key = link.concept if link.concept is not None else concept_key(_link_name(link) or "")
+        source = "front_matter" if link.front_matter_key else _LINK_SOURCES.get(link.kind)
+        if key and source:
+            add(key, link.alias or link.target, link.line, source)
+    for entry in parsed.outline_entries:
+        for name in entry.names:
+            add(name.key, name.name, entry.line, entry.source)
+    return mentions
+
+
+# --- reading files --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NoteFile:
+    path: str  # vault-relative POSIX
+    absolute: str
+    size: int
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int) -> Iterator[NoteFile]:
+    """Note files under `root`, sorted; hidden folders skipped; symlinks out of the vault reported."""
+    real_root = os.path.realpath(root)
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(rel or ".", ProblemKind.UNREADABLE, f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        subfolders: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue  # .obsidian, .git, .trash, .DS_Store: not notes
+            rel_path = f"{rel}/{name}" if rel else name
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    target = os.path.realpath(entry.path)
+                    if not _is_within(target, real_root):
+                        if os.path.isdir(target) or name.lower().endswith(NOTE_SUFFIXES):
+                            problems.append(
+                                Problem(
+                                    rel_path,
+                                    ProblemKind.OUTSIDE_VAULT,
+                                    "symlink points outside the vault; not followed",
+                                )
+                            )
+                        continue
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append((entry.path, rel_path))
+                    continue
+                if is_link and os.path.isdir(entry.path):
+                    continue  # a folder symlink inside the vault: already read through its real path
+                if not name.lower().endswith(NOTE_SUFFIXES):
+                    continue  # attachments (images, PDFs, canvases) are not read
+                size = entry.stat(follow_symlinks=True).st_size
+            except OSError as exc:
+                problems.append(Problem(rel_path, ProblemKind.UNREADABLE, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if size > max_file_bytes:
+                problems.append(
+                    Problem(
+                        rel_path,
+                        ProblemKind.TOO_LARGE,
+                        f"{size} bytes is over the {max_file_bytes}-byte limit; skipped",
+                    )
+                )
+                continue
+            yield NoteFile(rel_path, entry.path, size)
+        stack.extend(reversed(subfolders))
+
+
+def read_note_file(file: NoteFile, problems: list[Problem]) -> ParsedNote | None:
+    """Read one note (one `read`), decode, parse; a bad file becomes a problem, never an exception."""
+    try:
+        with open(file.absolute, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        problems.append(Problem(file.path, ProblemKind.UNREADABLE, f"cannot read: {exc.strerror or exc}"))
+        return None
+    if looks_binary(raw):
+        problems.append(Problem(file.path, ProblemKind.BINARY, "binary content in a note file; skipped"))
+        return None
+    decoded = decode_note(raw)
+    if decoded.repaired:
+        problems.append(
+            Problem(file.path, ProblemKind.ENCODING_REPAIRED, decoded.message or f"repaired as {decoded.encoding}")
+        )
+    if decoded.unrepaired:
+        problems.append(
+            Problem(
+                file.path,
+                ProblemKind.ENCODING_UNREPAIRABLE,
+                decoded.message or f"{decoded.unrepaired} characters could not be recovered",
+            )
+        )
+    elif not decoded.repaired and decoded.message:
+        problems.append(Problem(file.path, ProblemKind.OTHER, decoded.message))
+    parsed = parse_note(
+        file.path, decoded.text, content_hash=hashlib.sha256(raw).hexdigest(), encoding=decoded.encoding
+    )
+    problems.extend(parsed.problems)
+    return parsed
+
+
+# --- resolution -----------------------------------------------------------------------------------
+
+
+RelationRule = Callable[[ParsedNote, ConceptIndex], Iterable[Relation]]
+
+
+class NoteResolver:
+    """Obsidian's link resolution over the vault's note paths: exact path, then same folder, then the
+    shortest path among same-named notes; markdown links relative to the linking note."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.by_path: dict[str, str] = {}
+        self.by_stem: dict[str, list[str]] = {}
+        self.folders: dict[str, list[str]] = {}
+        for path in sorted(paths):
+            no_ext = path[: -len(path.rsplit(".", 1)[-1]) - 1] if "." in path.rsplit("/", 1)[-1] else path
+            self.by_path.setdefault(no_ext.casefold(), path)
+            self.by_stem.setdefault(no_ext.rsplit("/", 1)[-1].casefold(), []).append(path)
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                self.folders.setdefault("/".join(parts[:i]).casefold(), []).append(path)
+
+    @staticmethod
+    def _rank(source: str) -> Callable[[str], tuple[int, int, int, str]]:
+        folder = source.rsplit("/", 1)[0] if "/" in source else ""
+
+        def rank(path: str) -> tuple[int, int, int, str]:
+            same = (path.rsplit("/", 1)[0] if "/" in path else "") == folder
+            return (0 if same else 1, path.count("/"), len(path), path)
+
+        return rank
+
+    def wiki(self, target: str, source: str) -> str | None:
+        if not target:
+            return source
+        target = target.strip().lstrip("/")
+        if target.startswith(("./", "../")):
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+            return None if joined.startswith("..") else self.by_path.get(joined.casefold())
+        folded = target.casefold()
+        exact = self.by_path.get(folded)
+        if exact is not None:
+            return exact
+        stem = folded.rsplit("/", 1)[-1]
+        candidates = self.by_stem.get(stem, [])
+        if "/" in folded:
+            suffix = "/" + folded
+            candidates = [c for c in candidates if c.casefold().rsplit(".", 1)[0].endswith(suffix)]
+        if not candidates:
+            return None
+        return min(candidates, key=self._rank(source))
+
+    def markdown(self, target: str, source: str) -> tuple[str | None, bool]:
+        """(resolved note path, escapes the vault)."""
+        if not target:
+            return source, False
+        base = "" if target.startswith("/") else posixpath.dirname(source)
+        joined = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+        if joined == ".." or joined.startswith("../"):
+            return None, True
+        if joined == ".":
+            joined = ""
+        folded = joined.casefold()
+        found = self.by_path.get(folded)
+        if found is not None:
+            return found, False
+        members = self.folders.get(folded)
+        if members:
+            folder_name = folded.rsplit("/", 1)[-1]
+            for index_name in ("readme", "index", "_index", folder_name, "目录", "_moc"):
+                hit = self.by_path.get(f"{folded}/{index_name}" if folded else index_name)
+                if hit is not None:
+                    return hit, False
+        return None, False
+
+    def is_folder(self, target: str, source: str) -> bool:
+        base = "" if target.startswith("/") else posixpath.dirname(source)
+        joined = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+        return joined.casefold() in self.folders
+
+
+def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Problem]) -> None:
+    resolved: list[Link] = []
+    for link in parsed.note.links:
+        if link.kind == "url":
+            resolved.append(link)
+            continue
+        if link.kind == "markdown" or (link.kind == "embed" and "/" in link.target and "[[" not in link.target):
+            path, escapes = resolver.markdown(link.target, parsed.path)
+            if escapes:
+                problems.append(
+                    Problem(
+                        parsed.path,
+                        ProblemKind.OUTSIDE_VAULT,
+                        f"link {link.target!r} points outside the vault; not followed",
+                        link.line,
+                    )
+                )
+                resolved.append(link)
+                continue
+            if path is None and link.kind == "embed":
+                path = resolver.wiki(link.target, parsed.path)
+        else:
+            if has_attachment_extension(link.target):
+                resolved.append(link)
+                continue
+            target = link.target
+            if target.startswith("../") and posixpath.normpath(
+                posixpath.join(posixpath.dirname(parsed.path), target)
+            ).startswith(".."):
+                problems.append(
+                    Problem(
+                        parsed.path,
+                        ProblemKind.OUTSIDE_VAULT,
+                        f"link {link.target!r} points outside the vault; not followed",
+                        link.line,
+                    )
+                )
+                resolved.append(link)
+                continue
+            path = resolver.wiki(target, parsed.path)
+        resolved.append(replace(link, resolved_note=path) if path is not None else link)
+    parsed.replace_links(resolved)
+
+
+def _register(parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, NameCandidate]) -> None:
+    """Record every spelling this note contributes to the index."""
+    note = parsed.note
+    primary = parsed.names[0] if parsed.names else None
+    for i, candidate in enumerate(parsed.names):
+        if i == 0:
+            index.add_note(candidate.name, note.path)
+            for alias in candidate.aliases:
+                index.pair(candidate.name, alias, strong=True)
+        else:
+            index.add_candidate(candidate, anchored=True)
+    if primary is not None:
+        for alias in string_list(get_first(note.front_matter, "aliases", "alias")):
+            index.pair(primary.name, alias, strong=True)
+            alias_names = names_in(alias)
+            if len(alias_names) == 1:  # `GQA / MQA` names two concepts, neither is the note's alias
+                index.pair(primary.name, alias_names[0].name, strong=True)
+                for inner in alias_names[0].aliases:
+                    index.pair(primary.name, inner, strong=True)
+        for candidate in parsed.title_names:
+            index.pair(primary.name, candidate.name, strong=False)
+        stem = _stem(note.path)
+        if concept_key(stem) != primary.key and not is_id_like(stem):
+            index.pair(primary.name, stem, strong=False)
+    for link in note.links:
+        if link.concept is not None:
+            continue
+        if link.resolved_note is not None and link.resolved_note in primary_of:
+            target = primary_of[link.resolved_note]
+        else:
+            name = _link_name(link)
+            if name is None:
+                continue
+            index.add(name, anchored=link.kind != "markdown")
+            target = NameCandidate(name)
+        index.add(target.name, weight=1)
+        if link.alias and link.kind in ("wiki", "embed") and link.target:
+            alias_names = names_in(link.alias)
+            if len(alias_names) == 1:
+                index.pair(target.name, alias_names[0].name, strong=False)
+                for inner in alias_names[0].aliases:
+                    index.pair(alias_names[0].name, inner, strong=True)
+            else:
+                for candidate in alias_names:
+                    index.add_candidate(candidate)
+    for entry in parsed.outline_entries:
+        for candidate in entry.names:
+            index.add_candidate(candidate)
+
+
+def _final_links(parsed: ParsedNote, index: ConceptIndex, primary_key: dict[str, str]) -> None:
+    links: list[Link] = []
+    for link in parsed.note.links:
+        concept: str | None = None
+        if link.resolved_note is not None and link.resolved_note in primary_key and link.target:
+            concept = index.key_of(primary_key[link.resolved_note])
+        else:
+            name = _link_name(link)
+            if name is not None:
+                concept = index.resolve(name) or index.key_of(concept_key(name)) or None
+        links.append(replace(link, concept=concept) if concept != link.concept else link)
+    parsed.replace_links(links)
+
+
+def outline_relations(parsed: ParsedNote, index: ConceptIndex) -> Iterator[Relation]:
+    """`PART_OF` from an outline note's headings, list items and table rows to their parents."""
+    if not parsed.outline or not parsed.outline_entries:
+        return
+    note = parsed.note
+    own = [index.key_of(key) for key in note.about]
+    entry_keys: list[list[str]] = []
+    for entry in parsed.outline_entries:
+        keys: list[str] = []
+        if entry.link is not None:
+            concept = note.links[entry.link].concept
+            if concept:
+                keys.append(concept)
+        keys.extend(index.key_of(name.key) for name in entry.names if name.key)
+        entry_keys.append(keys)
+    rules = {"heading": "outline.heading", "list_item": "outline.list", "table_cell": "outline.table"}
+    confidences = {
+        "heading": OUTLINE_HEADING_CONFIDENCE,
+        "list_item": OUTLINE_LIST_CONFIDENCE,
+        "table_cell": OUTLINE_LIST_CONFIDENCE,
+    }
+    seen: set[tuple[str, str]] = set()
+    for entry, keys in zip(parsed.outline_entries, entry_keys, strict=True):
+        if not keys:
+            continue
+        parents = entry_keys[entry.parent][:1] if entry.parent is not None else own[:1]
+        first = keys[0]
+        for i, key in enumerate(keys):
+            member = entry.link is None and i > 0 and entry.names[i].member if i < len(entry.names) else False
+            targets = [first] if member and key != first else parents
+            for parent in targets:
+                if not parent or parent == key or (key, parent) in seen:
+                    continue
+                seen.add((key, parent))
+                yield Relation(
+                    type=RelationType.PART_OF,
+                    source=key,
+                    target=parent,
+                    confidence=OUTLINE_MEMBER_CONFIDENCE if member else confidences[entry.source],
+                    rule="outline.enumeration" if member else rules[entry.source],
+                    note=note.path,
+                    line=entry.line,
+                    evidence=entry.text.strip(),
+                )
+
+
+def default_rules() -> list[RelationRule]:
+    """The outline rule, plus `ingest.relations.RULES` (typed relations) when that module exists."""
+    rules: list[RelationRule] = [outline_relations]
+    try:
+        module = importlib.import_module("ingest.relations")
+    except ModuleNotFoundError as exc:
+        if exc.name != "ingest.relations":
+            raise
+        return rules
+    extra = getattr(module, "RULES", None)
+    if extra:
+        rules.extend(extra)
+    return rules
+
+
+def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> None:
+    """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note."""
+    vocabulary: dict[str, str] = {}
+    for root, members in index.groups().items():
+        for key in members:
+            if key.isascii() and 2 <= len(key) <= 24 and any(c.isalpha() for c in key):
+                vocabulary[key] = root
+    if not vocabulary:
+        return
+    for parsed in parsed_notes:
+        seen = {m.concept for m in parsed.note.mentions}
+        masked = parsed.scan.masked
+        for match in P.PROSE_NAME_TOKEN.finditer(masked):
+            token = match.group(0)
+            if token.islower() and len(token) < 5:
+                continue  # `is`, `the`, `rl`: lower-case short words are English, not names
+            found = vocabulary.get(concept_key(token))
+            if found is None or found in seen:
+                continue
+            seen.add(found)
+            line = parsed.scan.lines.line_of(match.start())
+            parsed.note.mentions.append(_mention(parsed, found, token, line, "text"))
+
+
+def resolve_notes(
+    parsed_notes: Sequence[ParsedNote],
+    *,
+    problems: list[Problem] | None = None,
+    rules: Sequence[RelationRule] | None = None,
+    prose_mentions: bool = True,
+) -> tuple[Graph, ConceptIndex]:
+    """The vault-wide stage: resolve links to notes, decide concepts, run relation rules."""
+    problems = list(problems or [])
+    resolver = NoteResolver(p.path for p in parsed_notes)
+    primary_of: dict[str, NameCandidate] = {}
+    for parsed in parsed_notes:
+        _resolve_links(parsed, resolver, problems)
+        if parsed.names:
+            primary_of[parsed.path] = parsed.names[0]
+    index = ConceptIndex()
+    for parsed in parsed_notes:
+        _register(parsed, index, primary_of)
+    index.freeze()
+    primary_key = {path: candidate.key for path, candidate in primary_of.items()}
+    for parsed in parsed_notes:
+        _final_links(parsed, index, primary_key)
+        parsed.note.about = list(dict.fromkeys(index.key_of(k) for k in parsed.note.about if k))
+        parsed.note.mentions = _local_mentions(parsed, index.key_of)
+    if prose_mentions:
+        _prose_mentions(parsed_notes, index)
+    relations: list[Relation] = []
+    for rule in default_rules() if rules is None else rules:
+        for parsed in parsed_notes:
+            relations.extend(rule(parsed, index))
+    graph = Graph(problems=problems, relations=relations)
+    for parsed in sorted(parsed_notes, key=lambda p: p.path):
+        graph.notes[parsed.path] = parsed.note
+    graph.concepts = _build_concepts(graph, index)
+    return graph, index
+
+
+def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
+    used: set[str] = set()
+    about: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    for note in graph.notes.values():
+        for key in note.about:
+            about.setdefault(key, []).append(note.path)
+        used.update(note.about)
+        used.update(m.concept for m in note.mentions)
+        used.update(link.concept for link in note.links if link.concept)
+    for relation in graph.relations:
+        used.add(relation.source)
+        used.add(relation.target)
+    groups = index.groups()
+    concepts: dict[str, Concept] = {}
+    for key in sorted(k for k in used if k):
+        spellings: dict[str, int] = {}
+        for member in groups.get(key, [key]):
+            for spelling, count in index.spellings(member).items():
+                spellings[spelling] = spellings.get(spelling, 0) + count
+        own = index.spellings(key)
+        name = max(own.items(), key=lambda sc: (sc[1], -len(sc[0]), sc[0]))[0] if own else key
+        if not own and spellings:
+            name = max(spellings.items(), key=lambda sc: (sc[1], -len(sc[0]), sc[0]))[0]
+        aliases = {s for s in spellings if s and s != name}
+        concepts[key] = Concept(
+            key=key, name=name, aliases=aliases, kind=kinds.get(key), notes=sorted(about.get(key, []))
+        )
+    return concepts
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def parse_vault(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[list[ParsedNote], list[Problem]]:
+    """Read and parse every note file (no cross-note work)."""
+    problems: list[Problem] = []
+    parsed: list[ParsedNote] = []
+    for file in iter_note_files(root, problems, max_file_bytes=max_file_bytes):
+        note = read_note_file(file, problems)
+        if note is not None:
+            parsed.append(note)
+    return parsed, problems
+
+
+def read_vault_parsed(
+    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules: Sequence[RelationRule] | None = None
+) -> tuple[Graph, list[ParsedNote], ConceptIndex]:
+    """`read_vault`, also returning the per-note parse results and the concept index."""
+    if not root.is_dir():
+        raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
+    parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes)
+    graph, index = resolve_notes(parsed, problems=problems, rules=rules)
+    return graph, parsed, index
+
+
+def read_vault(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Graph:
+    """A vault directory in, a `Graph` out: notes, concepts, outline relations, problems."""
+    return read_vault_parsed(Path(root), max_file_bytes=max_file_bytes)[0]
+
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "IMPLEMENTATION",
+    "LineContext",
+    "NoteResolver",
+    "OutlineEntry",
+    "ParsedNote",
+    "RelationRule",
+    "default_rules",
+    "outline_relations",
+    "parse_note",
+    "parse_vault",
+    "read_vault",
+    "read_vault_parsed",
+    "resolve_notes",
+]
