@@ -112,7 +112,13 @@ def test_kg_services_run_real_subcommands_and_options(services: dict[str, dict[s
         assert argv, f"service {name} runs kg without a subcommand"
         subcommand, *args = argv
         assert subcommand in commands, f"service {name}: `kg {subcommand}` is not a command of the CLI"
-        known = _option_names(commands[subcommand])
+        command = commands[subcommand]
+        # descend into command groups (`kg schema apply`)
+        while args and isinstance(getattr(command, "commands", None), dict):
+            assert args[0] in command.commands, f"service {name}: `kg {subcommand}` has no command {args[0]}"
+            command = command.commands[args[0]]
+            args = args[1:]
+        known = _option_names(command)
         for arg in args:
             option = arg.split("=", 1)[0]
             if option.startswith("-"):
