@@ -104,6 +104,35 @@ def _reap_if_child(pid: int) -> bool:
     return reaped == pid
 
 
+def _process_gone(pid: int) -> bool:
+    """True once pid has fully exited: reaped if it is our child, else every thread a zombie.
+
+    A JVM's main thread turns zombie before its other threads finish, so a "Z" in /proc/<pid>/stat
+    alone does not mean the process is gone (and waitpid cannot reap it yet).
+    """
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        return reaped == pid
+    except ChildProcessError:
+        pass  # not our child: its parent (or init) reaps it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        states = [
+            (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        return False
+    return all(state in ("Z", "X") for state in states)
+
+
 def _is_launcher_process(pid: int, data_dir: Path) -> bool:
     """True if pid is alive and is the launcher serving data_dir (guards against pid reuse)."""
     if pid <= 0 or _reap_if_child(pid):
@@ -379,7 +408,7 @@ class LocalNeo4j:
                     self._process.wait(timeout=0.2)
                 if self._process.returncode is not None:
                     return True
-            elif not _is_launcher_process(pid, self.data_dir):
+            elif _process_gone(pid):
                 return True
             else:
                 time.sleep(0.2)
