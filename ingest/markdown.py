@@ -29,6 +29,39 @@ def _blank_match(match: re.Match[str]) -> str:
     return blank(match.group(0))
 
 
+def mask_fenced_code(text: str) -> str:
+    """Blank fenced code blocks (fence lines included); an unclosed fence runs to the end."""
+    nl = "\n" + text  # offsets in `nl` are offsets in `text` plus one
+    pieces: list[str] = []
+    done = 0  # offset in `text` up to which pieces are built
+    pos = 0
+    while True:
+        opening = P.FENCE_OPEN.search(nl, pos)
+        if opening is None:
+            break
+        fence = opening.group(1)
+        closer = P.FENCE_CLOSE_BACKTICK if fence[0] == "`" else P.FENCE_CLOSE_TILDE
+        end = len(nl)
+        search_from = opening.end()
+        while True:
+            closing = closer.search(nl, search_from)
+            if closing is None:
+                break
+            if len(closing.group(1)) >= len(fence):
+                end = closing.end()
+                break
+            search_from = closing.end()
+        start = opening.start()  # the newline before the fence line, i.e. the fence line's start - 1
+        pieces.append(text[done:start])
+        pieces.append(blank(text[start : end - 1]))
+        done = end - 1
+        pos = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
 def mask_non_markdown(text: str) -> str:
     """Blank fenced code, inline code, `$$` math, `%%` and `<!-- -->` comments (same length).
 
@@ -36,7 +69,7 @@ def mask_non_markdown(text: str) -> str:
     then inline code spans on what remains. Each pass is skipped when its marker is absent.
     """
     if "```" in text or "~~~" in text:
-        text = P.FENCED_CODE.sub(_blank_match, text)
+        text = mask_fenced_code(text)
     if "$$" in text:
         text = P.MATH_BLOCK.sub(_blank_match, text)
     if "%%" in text:
@@ -133,10 +166,7 @@ def toml_table_header_offsets(masked: str) -> set[int]:
     """Start offsets of `[[menu.main]]`-style lines that are TOML, not links (Hugo)."""
     if "=" not in masked:
         return set()
-    found: set[int] = set()
-    for match in P.TOML_TABLE_HEADER.finditer(masked):
-        found.add(masked.index("[[", match.start()))
-    return found
+    return {match.start(1) - 1 for match in P.TOML_TABLE_HEADER.finditer("\n" + masked)}
 
 
 def find_wiki_links(masked: str, lines: LineIndex) -> list[FoundLink]:
@@ -180,8 +210,11 @@ def find_markdown_links(
         start = match.start()
         if wiki_spans and _inside(wiki_spans, starts, start):
             continue
+        bang = start > 0 and masked[start - 1] == "!"
+        if bang:
+            start -= 1
         spans.append((start, match.end()))
-        bang, text, raw_target = match.group(1), match.group(2), match.group(3)
+        text, raw_target = match.group(1), match.group(2)
         raw_target = raw_target.strip()
         if raw_target.startswith("<") and raw_target.endswith(">"):
             raw_target = raw_target[1:-1].strip()
@@ -252,8 +285,13 @@ def find_tags(masked: str, taken: list[tuple[int, int]]) -> list[tuple[str, int]
     taken = sorted(taken)
     starts = [s for s, _ in taken]
     found: list[tuple[str, int]] = []
+    openers = P.TAG_OPENERS
     for match in P.INLINE_TAG.finditer(masked):
         start = match.start()
+        if start > 0:
+            before = masked[start - 1]
+            if not (before.isspace() or before in openers):
+                continue
         if taken and _inside(taken, starts, start):
             continue
         tag = normalise_tag(match.group(1))
@@ -293,7 +331,7 @@ def find_headings(masked: str, lines: LineIndex) -> list[Heading]:
         return []
     return [
         Heading(lines.line_of(m.start()), len(m.group(1)), m.group(2).strip())
-        for m in P.HEADING.finditer(masked)
+        for m in P.HEADING.finditer("\n" + masked)
         if m.group(2).strip()
     ]
 
@@ -336,13 +374,13 @@ def find_list_items(masked: str, lines: LineIndex, headings: list[Heading]) -> l
     open_items: list[int] = []  # item index per open level
     prev_end = -1
     prev_heading: int | None = None
-    for match in P.LIST_ITEM.finditer(masked):
+    for match in P.LIST_ITEM.finditer("\n" + masked):
         text = match.group(2).strip()
         line = lines.line_of(match.start())
         h = bisect.bisect_right(heading_lines, line) - 1
         heading_index = h if h >= 0 else None
         if heading_index != prev_heading or (
-            prev_end >= 0 and P.UNINDENTED_LINE.search(masked, prev_end, match.start()) is not None
+            prev_end >= 0 and P.UNINDENTED_LINE.search(masked, prev_end - 1, match.start()) is not None
         ):
             indents.clear()
             open_items.clear()
@@ -380,8 +418,8 @@ def find_table_rows(masked: str, lines: LineIndex) -> list[TableRow]:
     prev_line = -2
     data_row = -1
     in_data = False
-    for match in P.TABLE_ROW.finditer(masked):
-        text = match.group(0)
+    for match in P.TABLE_ROW.finditer("\n" + masked):
+        text = match.group(1)
         line = lines.line_of(match.start())
         if line != prev_line + 1:
             data_row = -1
@@ -403,7 +441,7 @@ def find_table_rows(masked: str, lines: LineIndex) -> list[TableRow]:
 def blockquote_lines(masked: str, lines: LineIndex) -> set[int]:
     if ">" not in masked:
         return set()
-    return {lines.line_of(m.start()) for m in P.BLOCKQUOTE.finditer(masked)}
+    return {lines.line_of(m.start()) for m in P.BLOCKQUOTE.finditer("\n" + masked)}
 
 
 @dataclass(slots=True)

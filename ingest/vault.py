@@ -205,11 +205,8 @@ def _note_names(path: str, title: str, fm_title: str | None, h1: str | None) -> 
     """What the note is about, from its file name — or, when the file name is an id or a table of
     contents (`目录`, `README`, `001_5509ce86…`), from its title or folder."""
     stem = _stem(path)
-    if (
-        is_id_like(stem)
-        or (is_outline_stem(stem)
-        and concept_key(stem) not in ("moc",)
-        and not stem.endswith(("MOC", "moc")))
+    if is_id_like(stem) or (
+        is_outline_stem(stem) and concept_key(stem) not in ("moc",) and not stem.endswith(("MOC", "moc"))
     ):
         source = fm_title or (plain_text(h1) if h1 else None) or _folder_name(path) or stem
     else:
@@ -254,7 +251,7 @@ def _detect_outline(note: Note, fm: FrontMatter, scan: MarkdownScan, stem: str) 
     if structural < 10:
         return False
     short = sum(1 for item in scan.list_items if len(item.text) <= 40 or item.text.lstrip("*_ ").startswith("["))
-    prose = len(P.NON_BLANK_LINE.findall(scan.masked)) - structural - len(scan.table_rows)
+    prose = len(P.NON_BLANK_LINE.findall("\n" + scan.masked)) - structural - len(scan.table_rows)
     return short >= 0.6 * max(1, len(scan.list_items)) and prose <= 0.35 * structural
 
 
@@ -382,8 +379,9 @@ def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = 
     if names and title and concept_key(title) != concept_key(source):
         title_names = [c for c in names_in(title) if c.key != names[0].key][:1]
 
-    cjk = len(body) - len(P.CJK_RUN.sub("", body))
-    words = P.LATIN_WORD.subn("", scan.masked)[1]
+    # Cheap estimates for reading time: characters of 3+ UTF-8 bytes (CJK) and whitespace-split words.
+    cjk = (len(body.encode("utf-8", "surrogatepass")) - len(body)) // 2 if not body.isascii() else 0
+    words = len(scan.masked.split())
     note = Note(
         path=path,
         title=title,
@@ -851,15 +849,32 @@ def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> 
     for parsed in parsed_notes:
         seen = {m.concept for m in parsed.note.mentions}
         masked = parsed.scan.masked
+        checked: set[str] = set()  # tokens already looked up in this note
         for match in P.PROSE_NAME_TOKEN.finditer(masked):
-            token = match.group(0)
-            if token.islower() and len(token) < 5:
-                continue  # `is`, `the`, `rl`: lower-case short words are English, not names
+            start = match.start()
+            before = masked[start - 1] if start else " "
+            if not (before.isascii() and before.isalnum()):
+                token = match.group()
+                if token in checked:
+                    continue
+                checked.add(token)
+                if before in "-_./\\":
+                    continue  # part of a path, a URL or a longer hyphenated name
+            else:  # `veRL`, `vLLM`: take back the lower-case head
+                head = start
+                while head > 0 and masked[head - 1].isascii() and masked[head - 1].isalnum():
+                    head -= 1
+                if head > 0 and masked[head - 1] in "-_./\\":
+                    continue
+                token = masked[head : match.end()]
+                if token in checked:
+                    continue
+                checked.add(token)
             found = vocabulary.get(concept_key(token))
             if found is None or found in seen:
                 continue
             seen.add(found)
-            line = parsed.scan.lines.line_of(match.start())
+            line = parsed.scan.lines.line_of(start)
             parsed.note.mentions.append(_mention(parsed, found, token, line, "text"))
 
 

@@ -1,0 +1,59 @@
+"""`kg export VAULT --format json|graphml [--output FILE]`: read a vault, write its graph (no database).
+
+Exit codes: 0 done, 65 the vault is not a readable folder, 1 the output cannot be written.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ingest.export import write_graph
+from ingest.vault import DEFAULT_MAX_FILE_BYTES, read_vault
+from kg.cli.app import app
+from kg.cli.common import EXIT_DATA_ERROR, fail
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    graphml = "graphml"
+
+
+@app.command("export")
+def export(
+    vault: Annotated[Path, typer.Argument(help="The vault folder (Obsidian vault, Hugo content dir, repo of .md).")],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="json (notes, concepts, relations, problems) or graphml.")
+    ] = ExportFormat.json,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
+    ] = None,
+    max_file_bytes: Annotated[
+        int, typer.Option("--max-file-bytes", help="Notes larger than this are skipped and reported.", min=1)
+    ] = DEFAULT_MAX_FILE_BYTES,
+) -> None:
+    """Read VAULT into a graph of notes, concepts and relations and write it out; nothing is stored."""
+    root = vault.expanduser()
+    if not root.exists():
+        raise fail(f"vault {str(vault)!r} does not exist", EXIT_DATA_ERROR)
+    if not root.is_dir():
+        raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
+    graph = read_vault(root, max_file_bytes=max_file_bytes)
+    if output is None:
+        write_graph(graph, sys.stdout, fmt.value)
+        sys.stdout.flush()
+    else:
+        try:
+            with output.open("w", encoding="utf-8", newline="\n") as handle:
+                write_graph(graph, handle, fmt.value)
+        except OSError as exc:
+            raise fail(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
+    typer.echo(
+        f"kg export: {len(graph.notes)} notes, {len(graph.concepts)} concepts, "
+        f"{len(graph.relations)} relations, {len(graph.problems)} problems",
+        err=True,
+    )
