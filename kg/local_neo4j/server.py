@@ -309,7 +309,12 @@ class LocalNeo4j:
                     )
             launcher = ensure_launcher(self.home, progress=self._progress)
             self._spawn(java, launcher)
-            self._wait_until_ready(timeout)
+            try:
+                self._wait_until_ready(timeout)
+            except KeyboardInterrupt:
+                # Ctrl-C while waiting: do not leave a half-started server behind.
+                self._abandon_start()
+                raise
         return self.bolt_uri
 
     def _command(self, java: str, launcher: Launcher) -> list[str]:
@@ -385,15 +390,20 @@ class LocalNeo4j:
             if self._bolt_answers():
                 return
             if time.monotonic() >= deadline:
-                self._terminate(self._process.pid, timeout=30.0)
-                with contextlib.suppress(FileNotFoundError):
-                    self.pid_file.unlink()
+                self._abandon_start()
                 raise LocalNeo4jError(
                     f"Neo4j did not answer on {self.bolt_uri} within {timeout:.0f} s (stopped it); "
                     f"log: {self.log_file}",
                     details=_log_tail(self.log_file),
                 )
             time.sleep(0.5)
+
+    def _abandon_start(self) -> None:
+        if self._process is not None and not self._terminate(self._process.pid, timeout=30.0):
+            self._process.kill()
+            self._process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
 
     # --- stop ---------------------------------------------------------------------------------
 

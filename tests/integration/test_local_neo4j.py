@@ -228,3 +228,46 @@ def test_launcher_key_changes_with_its_source(tmp_path: Path) -> None:
     java = next(copy.rglob("KgNeo4j.java"))
     java.write_text(java.read_text(encoding="utf-8") + "\n// changed\n", encoding="utf-8")
     assert launcher_key(copy) != launcher_key(LAUNCHER_SOURCE_DIR)
+
+
+@pytest.mark.integration
+def test_a_jvm_that_dies_at_startup_is_reported_with_the_log_tail(tmp_path: Path) -> None:
+    local = LocalNeo4j(
+        home=_kg_home(), data_dir=tmp_path / "data", bolt_port=find_free_port(), password=PASSWORD, heap="1k"
+    )
+    with pytest.raises(LocalNeo4jError) as caught:
+        local.start(timeout=60)
+    message = str(caught.value)
+    assert message.startswith("Neo4j exited during startup (exit code 1)")
+    assert str(local.log_file) in message and "\n" not in message
+    assert caught.value.details is not None and "Too small" in caught.value.details
+    assert not local.pid_file.exists()
+
+
+@pytest.mark.integration
+def test_a_start_that_times_out_is_stopped_and_reported(tmp_path: Path) -> None:
+    local = LocalNeo4j(
+        home=_kg_home(),
+        data_dir=tmp_path / "data",
+        bolt_port=find_free_port(),
+        password=PASSWORD,
+        heap="512m",
+        pagecache="64m",
+    )
+    with pytest.raises(LocalNeo4jError) as caught:
+        local.start(timeout=1)
+    assert str(caught.value).startswith(f"Neo4j did not answer on {local.bolt_uri} within 1 s (stopped it)")
+    assert not local.pid_file.exists()
+    assert not local.status().running
+    assert _processes_mentioning(str(local.data_dir)) == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in path.read_bytes():
+                pids.append(int(path.parent.name))
+        except OSError:  # exited while we looked
+            continue
+    return pids
