@@ -103,6 +103,8 @@ KIND_SUFFIXES: dict[str, str] = {
     "Roadmap": "roadmap",
     "MOC": "moc",
     "索引": "moc",
+    "目录": "moc",
+    "导航": "moc",
     "系列": "series",
     "综合分析": "analysis",
     "趋势分析": "analysis",
@@ -113,6 +115,34 @@ _SUFFIXES_BY_LENGTH: tuple[tuple[str, str], ...] = tuple(
     sorted(((s.casefold(), k) for s, k in KIND_SUFFIXES.items()), key=lambda sk: -len(sk[0]))
 )
 _NAME_EDGE = " \t-_:：·—–/|｜,，、.。"
+# `强化学习` + `笔记`, not `强化` + `学习笔记`: suffixes starting with 学习 keep it after these.
+_LEARNING_COMPOUNDS: tuple[str, ...] = (
+    "强化",
+    "机器",
+    "深度",
+    "迁移",
+    "对比",
+    "联邦",
+    "元",
+    "监督",
+    "表示",
+    "度量",
+    "集成",
+    "主动",
+    "终身",
+    "持续",
+    "多任务",
+    "上下文",
+    "模仿",
+    "课程",
+    "在线",
+    "增量",
+    "零样本",
+    "少样本",
+    "小样本",
+    "自主",
+    "统计",
+)
 
 # Section headings that never name a concept (keys, i.e. already normalised).
 BOILERPLATE_NAMES: tuple[str, ...] = (
@@ -301,9 +331,12 @@ def is_boilerplate(name: str) -> bool:
     return bool(match and concept_key(match.group(1)) in _BOILERPLATE_KEYS)
 
 
-def is_outline_stem(stem: str) -> bool:
+def is_outline_stem(stem: str, *, exact: bool = False) -> bool:
+    """`目录`, `README`, `index`, `_MOC` — or, unless `exact`, a name ending in MOC/目录/索引."""
     key = concept_key(stem)
-    return key in _OUTLINE_STEM_KEYS or key.endswith("moc")
+    if key in _OUTLINE_STEM_KEYS:
+        return True
+    return not exact and key.endswith(("moc", "目录", "索引", "导航"))
 
 
 def is_id_like(stem: str) -> bool:
@@ -354,6 +387,8 @@ def split_kind(name: str) -> tuple[str, str | None]:
             if suffix.isascii() and cut > 0 and base[cut - 1].isascii() and base[cut - 1].isalnum():
                 continue  # `Footnotes` is not `Foot` + `Notes`
             candidate = base[:cut].rstrip(_NAME_EDGE)
+            if suffix.startswith("学习") and candidate.endswith(_LEARNING_COMPOUNDS):
+                candidate += "学习"
             if len(concept_key(candidate)) >= 2 or (candidate and not candidate.isascii()):
                 base = candidate
                 kinds.append(kind)

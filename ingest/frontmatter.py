@@ -23,6 +23,12 @@ _TOML = TOMLHandler()
 _JSON = JSONHandler()
 
 
+@dataclass(frozen=True, slots=True)
+class FrontMatterProblem:
+    message: str
+    line: int  # 1-based line in the note file
+
+
 @dataclass(slots=True)
 class FrontMatter:
     """The front matter of one note and where the body starts."""
@@ -31,7 +37,7 @@ class FrontMatter:
     format: str | None = None  # "yaml" | "toml" | "json" | None (no front matter)
     raw: str = ""  # the front matter text between the delimiters
     end: int = 0  # offset in the note text where the body starts
-    problems: list[str] = field(default_factory=list)  # human-readable, one per issue found
+    problems: list[FrontMatterProblem] = field(default_factory=list)  # one per issue found
     key_lines: dict[str, int] = field(default_factory=dict)  # key -> 1-based line in the file
 
 
@@ -49,7 +55,7 @@ def _json_safe(value: Any) -> object:
     return str(value)
 
 
-def _unwrap_unquoted_links(key: str, value: object, problems: list[str]) -> object:
+def _unwrap_unquoted_links(key: str, value: object, problems: list[FrontMatterProblem], line: int) -> object:
     """`up: [[X]]` parses as `[['X']]` (and `[[X]], [[Y]]` as `[['X'], ['Y']]`): make them links."""
     if (
         isinstance(value, list)
@@ -57,7 +63,11 @@ def _unwrap_unquoted_links(key: str, value: object, problems: list[str]) -> obje
         and all(isinstance(v, list) and len(v) == 1 and isinstance(v[0], str) for v in value)
     ):
         links = [f"[[{v[0]}]]" for v in value]
-        problems.append(f"front matter key {key!r}: unquoted wiki link parsed as a nested list; read as {links}")
+        problems.append(
+            FrontMatterProblem(
+                f"front matter key {key!r}: unquoted wiki link parsed as a nested list; read as {links}", line
+            )
+        )
         return links[0] if len(links) == 1 else links
     return value
 
@@ -91,27 +101,83 @@ def split_front_matter(text: str) -> FrontMatter:
     if match is None:
         if fmt == "json":  # a note that starts with `{` is just text
             return FrontMatter()
-        return FrontMatter(format=fmt, problems=[f"{fmt.upper()} front matter is not closed; read as body"])
+        return FrontMatter(
+            format=fmt, problems=[FrontMatterProblem(f"{fmt.upper()} front matter is not closed; read as body", 1)]
+        )
     raw = match.group(1)
-    result = FrontMatter(format=fmt, raw=raw, end=match.end(), key_lines=_key_lines(raw, 2 if fmt != "json" else 1))
+    first_line = 2 if fmt != "json" else 1
+    result = FrontMatter(format=fmt, raw=raw, end=match.end(), key_lines=_key_lines(raw, first_line))
+    loaded: object
     try:
         loaded = handler.load(raw)
     except Exception as exc:  # yaml/toml/json each raise their own error types
-        reason = str(exc).strip().splitlines()
-        detail = reason[0] if reason else type(exc).__name__
-        result.problems.append(f"broken {fmt.upper()} front matter ({type(exc).__name__}: {detail}); body still read")
-        return result
+        line = first_line + _error_line(exc)
+        if fmt == "yaml":
+            loaded, bad_keys = _salvage_yaml(raw)
+            kept = f"; kept {len(loaded)} readable key(s), dropped {', '.join(bad_keys)}" if loaded else ""
+        else:
+            loaded, kept = None, ""
+        result.problems.append(
+            FrontMatterProblem(
+                f"broken {fmt.upper()} front matter ({type(exc).__name__}: {_first_line(exc)}){kept}; body still read",
+                line,
+            )
+        )
     if loaded is None:
         return result
     if not isinstance(loaded, dict):
-        result.problems.append(f"{fmt.upper()} front matter is a {type(loaded).__name__}, not a mapping; ignored")
+        result.problems.append(
+            FrontMatterProblem(f"{fmt.upper()} front matter is a {type(loaded).__name__}, not a mapping; ignored", 1)
+        )
         return result
     data: dict[str, object] = {}
     for key, value in loaded.items():
         name = str(key)
-        data[name] = _json_safe(_unwrap_unquoted_links(name, value, result.problems))
+        line = result.key_lines.get(name, first_line)
+        data[name] = _json_safe(_unwrap_unquoted_links(name, value, result.problems, line))
     result.data = data
     return result
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _error_line(exc: Exception) -> int:
+    """0-based line of a YAML/TOML/JSON error inside the front matter, when the error says."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None and isinstance(getattr(mark, "line", None), int):
+        return int(mark.line)
+    lineno = getattr(exc, "lineno", None)
+    return lineno - 1 if isinstance(lineno, int) and lineno > 0 else 0
+
+
+def _salvage_yaml(raw: str) -> tuple[dict[str, object], list[str]]:
+    """Parse a broken YAML mapping key by key (a top-level key and its indented lines), keeping
+    every key that parses alone: `date: {{date}}` (Templater) must not cost the note its `title`."""
+    blocks: list[list[str]] = []
+    for line in raw.split("\n"):
+        if blocks and (not line.strip() or line[:1] in (" ", "\t", "-") or line.lstrip().startswith("#")):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    data: dict[str, object] = {}
+    bad: list[str] = []
+    for block in blocks:
+        text = "\n".join(block)
+        if not text.strip():
+            continue
+        try:
+            value = _YAML.load(text)
+        except Exception:
+            bad.append(repr(text.split(":", 1)[0].strip()))
+            continue
+        if isinstance(value, dict):
+            data.update({str(k): v for k, v in value.items()})
+        else:
+            bad.append(repr(text.split(":", 1)[0].strip()))
+    return data, bad
 
 
 def string_list(value: object) -> list[str]:

@@ -106,6 +106,7 @@ class ParsedNote:
     _list_depth: dict[int, int] = field(default_factory=dict)
     _table_row: dict[int, int | None] = field(default_factory=dict)
     _links_by_line: dict[int, list[Link]] | None = None
+    outside_links: set[tuple[int, str]] = field(default_factory=set)  # (line, target) of links out of the vault
 
     @property
     def path(self) -> str:
@@ -201,24 +202,31 @@ def _first_heading(scan: MarkdownScan, level: int) -> str | None:
     return None
 
 
-def _note_names(path: str, title: str, fm_title: str | None, h1: str | None) -> tuple[list[NameCandidate], str]:
-    """What the note is about, from its file name — or, when the file name is an id or a table of
-    contents (`目录`, `README`, `001_5509ce86…`), from its title or folder."""
+def _note_names(path: str, fm_title: str | None, h1: str | None) -> tuple[list[NameCandidate], str]:
+    """What the note is about: its front matter `title`, else its file name — or, when the file name
+    is an id or a table of contents (`目录`, `README`, `001_5509ce86…`), its H1 or folder name.
+    A note whose only name is boilerplate (`目录` at the vault root) is about nothing."""
     stem = _stem(path)
-    if is_id_like(stem) or (
-        is_outline_stem(stem) and concept_key(stem) not in ("moc",) and not stem.endswith(("MOC", "moc"))
-    ):
-        source = fm_title or (plain_text(h1) if h1 else None) or _folder_name(path) or stem
+    stem_is_name = not is_id_like(stem) and not is_outline_stem(stem, exact=True)
+    sources: list[str] = []
+    if fm_title:
+        sources.append(fm_title)
+    if stem_is_name:
+        sources.append(strip_order_prefix(stem))
     else:
-        source = strip_order_prefix(stem)
-    names = names_in(source)
-    if not names:
+        if h1:
+            sources.append(strip_decorations(plain_text(h1)))
+        sources.append(_folder_name(path))
+    for source in sources:
+        if not source or is_boilerplate(source):
+            continue
+        names = names_in(source)
+        if names:
+            return names, source
         base, kind = split_kind(strip_decorations(source) or source)
-        if concept_key(base):
-            names = [NameCandidate(base, (), kind)]
-    if source != title and not names:
-        names = names_in(title)
-    return names, source
+        if concept_key(base) and not is_boilerplate(base):
+            return [NameCandidate(base, (), kind)], source
+    return [], stem
 
 
 def _description(fm: FrontMatter, scan: MarkdownScan) -> str | None:
@@ -351,7 +359,7 @@ def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = 
     fm = split_front_matter(text)
     body = blank(text[: fm.end]) + text[fm.end :] if fm.end else text
     scan = scan_markdown(body)
-    problems = [Problem(path, ProblemKind.FRONT_MATTER, message, 1) for message in fm.problems]
+    problems = [Problem(path, ProblemKind.FRONT_MATTER, problem.message, problem.line) for problem in fm.problems]
 
     tags: list[str] = []
     for raw in tag_list(get_first(fm.data, "tags", "tag")):
@@ -369,10 +377,10 @@ def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = 
     h1 = _first_heading(scan, 1)
     stem = _stem(path)
     title = fm_title or (strip_decorations(plain_text(h1)) if h1 else "") or stem
-    names, source = _note_names(path, title, fm_title, h1)
+    names, source = _note_names(path, fm_title, h1)
     stem_kind = split_kind(strip_order_prefix(stem))[1]
     fm_kind = get_first(fm.data, "type", "kind", "category")
-    kind = stem_kind or (names[0].kind if names else None)
+    kind = stem_kind or (names[0].kind if names else None) or (split_kind(title)[1] if title else None)
     if kind is None and isinstance(fm_kind, str) and fm_kind.strip():
         kind = fm_kind.strip().casefold()
     title_names: list[NameCandidate] = []
@@ -437,7 +445,7 @@ def _link_name(link: Link) -> str | None:
             return names[0].name
     name = link_target_name(link.target)
     base = split_kind(name)[0]
-    return base if concept_key(base) else None
+    return base if concept_key(base) and not is_boilerplate(base) else None
 
 
 def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str) -> Mention:
@@ -475,7 +483,10 @@ def _local_mentions(parsed: ParsedNote, key_of: Callable[[str], str] | None = No
     for name in parsed.names:
         add(name.key, name.name, 1, "title")
     for link in note.links:
-        key = link.concept if link.concept is not None else concept_key(_link_name(link) or "")
+        if key_of is None:  # before resolution: the name the link gives
+            key = link.concept if link.concept is not None else concept_key(_link_name(link) or "")
+        else:  # after: exactly the concept resolution chose (None for links out of the vault)
+            key = link.concept or ""
         source = "front_matter" if link.front_matter_key else _LINK_SOURCES.get(link.kind)
         if key and source:
             add(key, link.alias or link.target, link.line, source)
@@ -685,6 +696,7 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
                         link.line,
                     )
                 )
+                parsed.outside_links.add((link.line, link.target))
                 resolved.append(link)
                 continue
             if path is None and link.kind == "embed":
@@ -705,6 +717,7 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
                         link.line,
                     )
                 )
+                parsed.outside_links.add((link.line, link.target))
                 resolved.append(link)
                 continue
             path = resolver.wiki(target, parsed.path)
@@ -712,7 +725,9 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
     parsed.replace_links(resolved)
 
 
-def _register(parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, NameCandidate]) -> None:
+def _register(
+    parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, NameCandidate], resolver: NoteResolver
+) -> None:
     """Record every spelling this note contributes to the index."""
     note = parsed.note
     primary = parsed.names[0] if parsed.names else None
@@ -737,7 +752,7 @@ def _register(parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, Nam
         if concept_key(stem) != primary.key and not is_id_like(stem):
             index.pair(primary.name, stem, strong=False)
     for link in note.links:
-        if link.concept is not None:
+        if link.concept is not None or (link.line, link.target) in parsed.outside_links:
             continue
         if link.resolved_note is not None and link.resolved_note in primary_of:
             target = primary_of[link.resolved_note]
@@ -747,8 +762,11 @@ def _register(parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, Nam
                 continue
             index.add(name, anchored=link.kind != "markdown")
             target = NameCandidate(name)
+            if link.kind == "markdown" and link.target and resolver.is_folder(link.target, note.path):
+                folder = link_target_name(posixpath.normpath(posixpath.join(posixpath.dirname(note.path), link.target)))
+                index.pair(name, folder, strong=False)  # `[基础架构 (Basic Architecture)](./01_Basic_Architecture/)`
         index.add(target.name, weight=1)
-        if link.alias and link.kind in ("wiki", "embed") and link.target:
+        if link.alias and link.kind in ("wiki", "embed") and link.target and not (link.heading or link.block):
             alias_names = names_in(link.alias)
             if len(alias_names) == 1:
                 index.pair(target.name, alias_names[0].name, strong=False)
@@ -766,7 +784,9 @@ def _final_links(parsed: ParsedNote, index: ConceptIndex, primary_key: dict[str,
     links: list[Link] = []
     for link in parsed.note.links:
         concept: str | None = None
-        if link.resolved_note is not None and link.resolved_note in primary_key and link.target:
+        if (link.line, link.target) in parsed.outside_links:
+            pass
+        elif link.resolved_note is not None and link.resolved_note in primary_key and link.target:
             concept = index.key_of(primary_key[link.resolved_note])
         else:
             name = _link_name(link)
@@ -895,7 +915,7 @@ def resolve_notes(
             primary_of[parsed.path] = parsed.names[0]
     index = ConceptIndex()
     for parsed in parsed_notes:
-        _register(parsed, index, primary_of)
+        _register(parsed, index, primary_of, resolver)
     index.freeze()
     primary_key = {path: candidate.key for path, candidate in primary_of.items()}
     for parsed in parsed_notes:
