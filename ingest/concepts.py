@@ -114,6 +114,10 @@ KIND_SUFFIXES: dict[str, str] = {
 _SUFFIXES_BY_LENGTH: tuple[tuple[str, str], ...] = tuple(
     sorted(((s.casefold(), k) for s, k in KIND_SUFFIXES.items()), key=lambda sk: -len(sk[0]))
 )
+# Suffixes grouped by their last character, so a name is compared only with suffixes it could end with.
+_SUFFIXES_BY_LAST_CHAR: dict[str, tuple[tuple[str, str], ...]] = {}
+for _suffix, _kind in _SUFFIXES_BY_LENGTH:
+    _SUFFIXES_BY_LAST_CHAR[_suffix[-1]] = (*_SUFFIXES_BY_LAST_CHAR.get(_suffix[-1], ()), (_suffix, _kind))
 _NAME_EDGE = " \t-_:：·—–/|｜,，、.。"
 # `强化学习` + `笔记`, not `强化` + `学习笔记`: suffixes starting with 学习 keep it after these.
 _LEARNING_COMPOUNDS: tuple[str, ...] = (
@@ -321,6 +325,7 @@ _BOILERPLATE_KEYS: frozenset[str] = frozenset(concept_key(n) for n in BOILERPLAT
 _OUTLINE_STEM_KEYS: frozenset[str] = frozenset(concept_key(n) for n in OUTLINE_STEMS)
 
 
+@lru_cache(maxsize=65536)
 def is_boilerplate(name: str) -> bool:
     """`目录`, `参考文献与相关内容`, `📖 目录 (Table of Contents)`, `1.5 References`, `附录` …"""
     cleaned = strip_decorations(name)
@@ -353,6 +358,7 @@ def strip_order_prefix(name: str) -> str:
 # --- cleaning -------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def strip_decorations(text: str) -> str:
     """Remove emoji, star ratings, emphasis markers, leading section numbers; trim punctuation."""
     text = P.RATING.sub("", text)
@@ -366,6 +372,7 @@ def strip_decorations(text: str) -> str:
     return text.strip()
 
 
+@lru_cache(maxsize=65536)
 def split_kind(name: str) -> tuple[str, str | None]:
     """`GRPO-手撕实操` → (`GRPO`, "implementation"); `Transformer架构深度解析-2026技术全景` →
     (`Transformer架构`, "overview"); a name that is only a suffix (`概述`) is kept whole."""
@@ -380,7 +387,7 @@ def split_kind(name: str) -> tuple[str, str | None]:
             if len(concept_key(candidate)) >= 2:
                 base, changed = candidate, True
         folded = base.casefold()
-        for suffix, kind in _SUFFIXES_BY_LENGTH:
+        for suffix, kind in _SUFFIXES_BY_LAST_CHAR.get(folded[-1:], ()):
             if not folded.endswith(suffix):
                 continue
             cut = len(base) - len(suffix)
@@ -533,16 +540,22 @@ def _split_enumeration(text: str) -> list[str]:
 
 
 def names_in(text: str) -> list[NameCandidate]:
+    """Concept names in a heading or list item (see `_names_in`); cached, a fresh list each call."""
+    return list(_names_in(text))
+
+
+@lru_cache(maxsize=65536)
+def _names_in(text: str) -> tuple[NameCandidate, ...]:
     """Concept names in a heading or list item: `5.3 群体相对策略优化（GRPO）` → GRPO (alias
     群体相对策略优化); `GQA / MQA` → GQA, MQA; `模型类型：A、B、C` → 模型类型, then A, B, C as
     members; `什么是大语言模型？` → 大语言模型; sentences and boilerplate → nothing."""
     cleaned = strip_decorations(text)
     if not cleaned or is_boilerplate(cleaned):
-        return []
+        return ()
     if P.QUESTION_MARK.search(cleaned):
         question = P.QUESTION.match(cleaned)
         if not question:
-            return []
+            return ()
         cleaned = P.QUESTION_MARK.sub("", cleaned[question.end() :]).strip()
         cleaned = cleaned.removesuffix("吗").removesuffix("呢").strip()
     cleaned = P.NAME_DESCRIPTION_SEPARATOR.split(cleaned, maxsplit=1)[0].strip()
@@ -562,12 +575,12 @@ def names_in(text: str) -> list[NameCandidate]:
                 candidate = candidate_from_part(member, member=head_candidate is not None)
                 if candidate is not None:
                     found.append(candidate)
-        return _dedupe(found)
+        return tuple(_dedupe(found))
     for part in _split_enumeration(cleaned):
         candidate = candidate_from_part(part)
         if candidate is not None:
             found.append(candidate)
-    return _dedupe(found)
+    return tuple(_dedupe(found))
 
 
 def _dedupe(candidates: Iterable[NameCandidate]) -> list[NameCandidate]:

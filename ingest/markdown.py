@@ -496,5 +496,5 @@ def plain_text(text: str) -> str:
     if "[[" in text:
         text = P.WIKI_LINK.sub(_wiki_display, text)
     if "](" in text:
-        text = P.MARKDOWN_LINK.sub(lambda m: m.group(2), text)
+        text = P.MARKDOWN_LINK.sub(lambda m: m.group(1), text)
     return text

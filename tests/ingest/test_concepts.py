@@ -1,0 +1,195 @@
+"""Concept identity: keys, kind suffixes, abbreviation pairs, boilerplate, splits, the vault index."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.concepts import (
+    IMPLEMENTATION,
+    ConceptIndex,
+    concept_key,
+    is_boilerplate,
+    link_target_name,
+    names_in,
+    split_kind,
+)
+
+
+def names(text: str) -> list[str]:
+    return [c.name for c in names_in(text)]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("veRL", "verl"),
+        ("Flash Attention", "FlashAttention"),
+        ("Flash-Attention", "flash_attention"),
+        ("（GRPO）：", "(GRPO):"),
+        ("ＧＲＰＯ", "GRPO"),
+        ("Dr. GRPO", "Dr-GRPO"),
+    ],
+)
+def test_keys_are_case_width_and_separator_insensitive(a: str, b: str) -> None:
+    assert concept_key(a) == concept_key(b)
+
+
+def test_keys_keep_what_distinguishes() -> None:
+    assert concept_key("Qwen3.5") != concept_key("Qwen35")
+    assert concept_key("GPT-2") != concept_key("GPT-3")
+    assert concept_key("PPO") != concept_key("DPO")
+
+
+@pytest.mark.parametrize(
+    ("title", "base", "kind"),
+    [
+        ("GRPO-手撕实操", "GRPO", IMPLEMENTATION),
+        ("GRPO-完整Notebook实现", "GRPO", IMPLEMENTATION),
+        ("xtrain-lc3-ZeRO优化器从零手写", "xtrain-lc3-ZeRO优化器", IMPLEMENTATION),
+        ("PPO 概述", "PPO", "overview"),
+        ("量化综述", "量化", "overview"),
+        ("MoE 深度解析", "MoE", "deep-dive"),
+        ("SFT 原理", "SFT", "theory"),
+        ("SFT-TRL实践", "SFT-TRL", "practice"),
+        ("Transformer架构深度解析-2026技术全景", "Transformer架构", "overview"),
+        ("LoRA Deep Dive", "LoRA", "deep-dive"),
+        ("RLHF Guide", "RLHF", "guide"),
+        ("强化学习路线图", "强化学习", "roadmap"),
+        ("大模型学习笔记", "大模型", "notes"),
+        ("强化学习 MOC", "强化学习", "moc"),
+    ],
+)
+def test_kind_suffixes_name_the_note_kind_not_a_concept(title: str, base: str, kind: str) -> None:
+    assert split_kind(title) == (base, kind)
+
+
+@pytest.mark.parametrize("name", ["概述", "GRPO", "Footnotes", "Notebook", "文档解析"])
+def test_names_that_are_not_suffixed_stay_whole(name: str) -> None:
+    assert split_kind(name) == (name, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "aliases"),
+    [
+        ("5.3 群体相对策略优化（GRPO）", "GRPO", ("群体相对策略优化",)),
+        ("PPO(Proximal Policy Optimization)", "PPO", ("Proximal Policy Optimization",)),
+        ("Group Relative Policy Optimization (GRPO)", "GRPO", ("Group Relative Policy Optimization",)),
+        ("RoPE（旋转位置编码）", "RoPE", ("旋转位置编码",)),
+        ("4.1 监督微调（Supervised Fine-tuning, SFT）", "SFT", ("监督微调", "Supervised Fine-tuning")),
+        ("第一章 基础概念（Foundations）", "基础概念", ("Foundations",)),
+        ("4.1 监督微调 SFT", "SFT", ("监督微调",)),
+        ("Engram（DeepSeek V4 架构）", "Engram", ()),
+        ("Tensor Parallelism（Megatron-LM）", "Tensor Parallelism", ()),
+    ],
+)
+def test_abbreviation_and_translation_pairs(text: str, name: str, aliases: tuple[str, ...]) -> None:
+    found = names_in(text)
+    assert len(found) == 1
+    assert (found[0].name, found[0].aliases) == (name, aliases)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GQA / MQA", ["GQA", "MQA"]),
+        ("PPO/GRPO", ["PPO", "GRPO"]),
+        ("PPO / GRPO / DPO / DAPO / KTO / RLOO 及更多算法", ["PPO", "GRPO", "DPO", "DAPO", "KTO", "RLOO"]),
+        ("5.5 DAPO与VAPO", ["DAPO", "VAPO"]),
+        ("5.4 过程奖励模型（PRM）与蒙特卡洛树搜索（MCTS）", ["PRM", "MCTS"]),
+        ("RLOO、Reinforce++ 等变体", ["RLOO", "Reinforce++"]),
+        ("2.1 注意力机制及其变体", ["注意力机制"]),
+        ("Flash Attention 及其性能优势", ["Flash Attention"]),
+        ("幻觉问题与缓解", ["幻觉问题与缓解"]),
+        ("1.1 什么是大语言模型？", ["大语言模型"]),
+        ("7.1 我需要多少显存？", []),
+        ("vLLM：KV Cache、PageAttention、Prefix Cache", ["vLLM", "KV Cache", "PageAttention", "Prefix Cache"]),
+        ("**重要性度量**：奇异值大小反映参数重要性，剪枝小奇异值", ["重要性度量"]),
+        ("🔥 [[x|y]] 这是一句很长很长的说明文字，不是一个概念的名字。", []),
+    ],
+)
+def test_splits_and_sentences(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_enumerated_members_belong_to_the_head() -> None:
+    found = names_in("1.3 模型类型：Encoder-Only、Decoder-Only、Encoder-Decoder")
+    assert [(c.name, c.member) for c in found] == [
+        ("模型类型", False),
+        ("Encoder-Only", True),
+        ("Decoder-Only", True),
+        ("Encoder-Decoder", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "目录",
+        "## 📖 目录 (Table of Contents)",
+        "1.5 参考文献与相关内容",
+        "参考文献与相关内容",
+        "附录",
+        "导航",
+        "相关 MOC",
+        "Table of Contents",
+        "References",
+        "前言",
+    ],
+)
+def test_boilerplate_headings_never_name_concepts(heading: str) -> None:
+    assert is_boilerplate(heading.lstrip("# "))
+    assert names_in(heading.lstrip("# ")) == []
+
+
+def test_appendix_with_a_title_is_content() -> None:
+    assert names("附录 A 训练基础设施（Infra）") == ["训练基础设施"]
+
+
+def test_link_target_names() -> None:
+    assert link_target_name("AI/LLM/RL/GRPO/GRPO-手撕实操") == "GRPO-手撕实操"
+    assert link_target_name("AI/3-LLM/RL/目录") == "RL"
+    assert link_target_name("./01_Basic_Architecture/") == "Basic_Architecture"
+
+
+def test_index_joins_strong_pairs_and_keeps_note_names() -> None:
+    index = ConceptIndex()
+    index.add_note("GRPO", "RL/GRPO.md")
+    index.pair("GRPO", "群体相对策略优化", strong=True)
+    index.add("Group Relative Policy Optimization")
+    index.pair("Group Relative Policy Optimization", "GRPO", strong=True)
+    index.freeze()
+    grpo = index.resolve("GRPO")
+    assert grpo == "grpo"
+    for spelling in ("grpo", "群体相对策略优化", "Group Relative Policy Optimization", "GRPO-手撕实操", "ＧＲＰＯ"):
+        assert index.resolve(spelling) == grpo, spelling
+    assert index.resolve("PPO") is None
+
+
+def test_weak_alias_never_merges_two_named_concepts() -> None:
+    index = ConceptIndex()
+    index.add_note("Chat Templates", "a.md")
+    index.add_note("Templates", "b.md")
+    index.pair("Chat Templates", "Templates", strong=False)  # `[[Chat Templates|Templates]]`
+    index.pair("Chat Templates", "CT", strong=False)
+    index.freeze()
+    assert index.resolve("Templates") == "templates"
+    assert index.resolve("CT") == "chattemplates"
+
+
+def test_alias_claimed_by_two_notes_is_ambiguous() -> None:
+    index = ConceptIndex()
+    index.add_note("Self-Attention", "a.md")
+    index.add_note("Cross-Attention", "b.md")
+    index.pair("Self-Attention", "Attention Layer", strong=True)
+    index.pair("Cross-Attention", "Attention Layer", strong=True)
+    index.freeze()
+    assert index.resolve("Self-Attention") != index.resolve("Cross-Attention")
+
+
+def test_ensure_adds_late_names() -> None:
+    index = ConceptIndex()
+    index.add("PPO")
+    index.freeze()
+    assert index.ensure("ppo") == "ppo"
+    assert index.ensure("TRL") == "trl"
+    assert index.resolve("trl") == "trl"

@@ -1,0 +1,244 @@
+"""Reading the hand-written vault `tests/vaults/basic` (and variants of it) into a Graph."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.vault import parse_note, read_vault, read_vault_parsed
+from kg.model import Graph, Link, ProblemKind, RelationType
+
+BASIC = Path(__file__).resolve().parents[1] / "vaults" / "basic"
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return read_vault(BASIC)
+
+
+def links(graph: Graph, path: str) -> list[Link]:
+    return graph.notes[path].links
+
+
+def problems_of(graph: Graph, kind: ProblemKind) -> list[tuple[str, int | None]]:
+    return sorted((p.path, p.line) for p in graph.problems if p.kind == kind)
+
+
+def test_notes_read_and_hidden_or_binary_files_skipped(graph: Graph) -> None:
+    assert "RL/PPO.md" in graph.notes
+    assert "Hugo/hugo-page.md" in graph.notes
+    assert not any(path.startswith((".obsidian", ".trash")) for path in graph.notes)
+    assert "Architecture/binary.md" not in graph.notes
+    assert problems_of(graph, ProblemKind.BINARY) == [("Architecture/binary.md", None)]
+    assert not any(path.endswith(".png") for path in graph.notes)
+
+
+def test_links_in_code_math_and_comments_do_not_count(graph: Graph) -> None:
+    targets = {link.target for note in graph.notes.values() for link in note.links}
+    assert not {t for t in targets if t.startswith("Fake")}
+    assert "fake in inline code" not in graph.concepts
+
+
+def test_wiki_link_forms_resolve(graph: Graph) -> None:
+    grpo = {(link.kind, link.target): link for link in links(graph, "RL/GRPO/GRPO.md")}
+    assert grpo[("wiki", "RL/PPO")].resolved_note == "RL/PPO.md"  # `[[RL/PPO\|PPO]]` in a table
+    assert grpo[("wiki", "RL/PPO")].alias == "PPO"
+    assert grpo[("embed", "GRPO-手撕实操")].resolved_note == "RL/GRPO/GRPO-手撕实操.md"
+    assert grpo[("embed", "assets/diagram.png")].concept is None
+    assert grpo[("url", "https://arxiv.org/abs/2402.03300")].concept is None
+    assert "https://arxiv.org/abs/2402.03300" in graph.notes["RL/GRPO/GRPO.md"].resources
+    ppo = links(graph, "RL/PPO.md")
+    assert [(link.target, link.heading, link.block) for link in ppo] == [
+        ("TRPO", None, None),
+        ("GAE", "公式", None),
+        ("GAE", None, "gae-def"),
+    ]
+
+
+def test_dangling_links_still_name_concepts(graph: Graph) -> None:
+    trpo = links(graph, "RL/PPO.md")[0]
+    assert trpo.resolved_note is None
+    assert trpo.concept == "trpo" and "trpo" in graph.concepts
+    assert "notwrittenyet" in graph.concepts
+
+
+def test_same_named_notes_in_two_folders_are_kept_apart(graph: Graph) -> None:
+    inference, architecture = "Inference/Attention/Attention.md", "Architecture/Attention/Attention.md"
+    assert inference in graph.notes and architecture in graph.notes
+    own_folder, explicit = links(graph, inference)
+    assert own_folder.resolved_note == inference  # `[[Attention]]`: the note in the linking note's folder
+    assert explicit.resolved_note == architecture  # `[[Architecture/Attention/Attention|…]]`
+    assert sorted(graph.concepts["attention"].notes) == [architecture, inference]
+
+
+def test_markdown_links_resolve_relative_to_the_note(graph: Graph) -> None:
+    flash = links(graph, "Inference/FlashAttention.md")
+    assert flash[0].resolved_note == "Inference/Attention/Attention.md"
+    impl = {link.target: link for link in links(graph, "RL/GRPO/GRPO-手撕实操.md")}
+    assert impl["../PPO"].resolved_note == "RL/PPO.md"
+    outside = impl["../../../outside"]
+    assert outside.resolved_note is None and outside.concept is None
+    assert problems_of(graph, ProblemKind.OUTSIDE_VAULT) == [("RL/GRPO/GRPO-手撕实操.md", 3)]
+
+
+def test_tags_from_front_matter_and_text(graph: Graph) -> None:
+    assert graph.notes["RL/PPO.md"].tags == ["rl", "rl/policy-gradient", "fff"]  # `#1984` is no tag
+    assert graph.notes["RL/GRPO/GRPO.md"].tags == ["rl"]  # a plain string; `#not-a-tag` is in code
+    assert graph.notes["Hugo/json-page.md"].tags == ["json", "hugo"]
+
+
+def test_front_matter_formats(graph: Graph) -> None:
+    hugo = graph.notes["Hugo/hugo-page.md"]
+    assert hugo.title == "开源框架"
+    assert hugo.front_matter["date"] == "2025-08-07T00:00:00+08:00"
+    assert hugo.links == []  # `[[items]]` + `name = …` is TOML, not a link
+    assert graph.notes["Hugo/json-page.md"].title == "JSON 页面"
+
+
+def test_broken_front_matter_is_a_problem_and_the_body_is_read(graph: Graph) -> None:
+    broken = graph.notes["Hugo/broken-yaml.md"]
+    assert broken.tags == ["still-read"]
+    assert [link.resolved_note for link in broken.links] == ["RL/PPO.md"]
+    front_matter_problems = problems_of(graph, ProblemKind.FRONT_MATTER)
+    assert ("Hugo/broken-yaml.md", 3) in front_matter_problems
+    # Templater `{{date}}` breaks the YAML, but the other keys are kept; `up: [[X]]` is read as a link.
+    assert ("Frameworks/veRL.md", 4) in front_matter_problems
+    verl = graph.notes["Frameworks/veRL.md"]
+    assert verl.front_matter["title"] == "veRL" and "date" not in verl.front_matter
+    up = [link for link in verl.links if link.front_matter_key == "up"]
+    assert [(link.target, link.line, link.resolved_note) for link in up] == [
+        ("Frameworks 目录", 3, "Frameworks/Frameworks 目录.md")
+    ]
+    assert ("Frameworks/Frameworks 目录.md", 2) in front_matter_problems
+
+
+def test_encodings(graph: Graph) -> None:
+    assert graph.notes["Encodings/gb18030-note.md"].encoding == "gb18030"
+    assert graph.notes["Encodings/gb18030-note.md"].title == "中文编码笔记"
+    assert graph.notes["Encodings/bom-note.md"].encoding == "utf-8-sig"
+    assert graph.notes["Encodings/bom-note.md"].title == "BOM 笔记"
+    assert graph.notes["RL/PPO.md"].encoding == "utf-8"
+
+
+def test_concept_identity_across_spellings(graph: Graph) -> None:
+    grpo = graph.concepts["grpo"]
+    assert grpo.name == "GRPO"
+    assert {"群体相对策略优化", "Group Relative Policy Optimization", "GRPO-手撕实操"} <= grpo.aliases
+    assert sorted(grpo.notes) == ["RL/GRPO/GRPO-手撕实操.md", "RL/GRPO/GRPO.md"]
+    assert graph.notes["RL/GRPO/GRPO-手撕实操.md"].kind == "implementation"
+    assert graph.notes["RL/GRPO/GRPO-手撕实操.md"].about == ["grpo"]
+    # veRL / VERL / verl: one concept, two notes
+    assert sorted(graph.concepts["verl"].notes) == ["Frameworks/veRL.md", "Frameworks/verl_notes.md"]
+    assert graph.concepts["flashattention"].aliases >= {"Flash Attention"}
+    assert {"gqa", "mqa"} <= set(graph.concepts)  # `GQA / MQA` names two concepts
+
+
+def test_outline_note_headings_and_items_are_part_of_their_parents(graph: Graph) -> None:
+    roadmap = "RL/RL 路线图.md"
+    assert graph.notes[roadmap].kind == "roadmap"
+    part_of = {(r.source, r.target): r for r in graph.relations if r.type is RelationType.PART_OF}
+    assert ("grpo", "策略优化") in part_of  # `### 2.2 群体相对策略优化（GRPO）` under `## 2. 策略优化`
+    assert ("状态价值函数", "价值函数") in part_of  # nested list item under its parent item
+    assert ("mdp", "基础") in part_of
+    assert ("基础", "强化学习") in part_of  # a chapter is part of the note's own concept
+    relation = part_of[("状态价值函数", "价值函数")]
+    assert relation.rule == "outline.list" and 0 < relation.confidence < 1
+    assert (relation.note, relation.line, relation.evidence) == (roadmap, 20, "- 状态价值函数")
+    enumeration = part_of[("rm", "对齐算法")]
+    assert enumeration.rule == "outline.enumeration"
+    # nothing under boilerplate sections, no boilerplate concept
+    assert "某论文笔记" not in graph.concepts
+    for name in ("目录", "参考文献与相关内容", "相关moc", "导航"):
+        assert name not in graph.concepts
+
+
+def test_outline_only_for_outline_notes(graph: Graph) -> None:
+    assert not any(r.note == "RL/PPO.md" for r in graph.relations)
+
+
+def test_mentions_carry_context(graph: Graph) -> None:
+    roadmap = graph.notes["RL/RL 路线图.md"]
+    mention = next(m for m in roadmap.mentions if m.concept == "状态价值函数")
+    assert mention.source == "list_item"
+    assert mention.list_depth == 2
+    assert mention.heading_path == ("强化学习路线图", "1. 基础")
+    grpo = graph.notes["RL/GRPO/GRPO.md"]
+    cell = next(m for m in grpo.mentions if m.source == "wikilink" and m.concept == "ppo")
+    assert cell.table_row == 0
+    prose = [m for m in graph.notes["Frameworks/veRL.md"].mentions if m.source == "text"]
+    assert {"grpo", "ppo"} <= {m.concept for m in prose}
+
+
+def test_parsed_note_context_for_relation_rules() -> None:
+    _, parsed, index = read_vault_parsed(BASIC)
+    roadmap = next(p for p in parsed if p.path == "RL/RL 路线图.md")
+    quote = roadmap.context(10)
+    assert quote.text == "> 前置知识：[[Transformer]]"
+    assert quote.blockquote and [link.concept for link in quote.links] == ["transformer"]
+    assert roadmap.context(20).list_depth == 2
+    assert roadmap.context(25).heading_level == 3
+    assert roadmap.context(25).heading_path == ("强化学习路线图", "2. 策略优化")
+    assert roadmap.front_matter_data["type"] == "roadmap"
+    assert index.resolve("群体相对策略优化（GRPO）") == "grpo"
+    assert index.resolve("RL Roadmap") == index.resolve("强化学习")
+
+
+def test_parse_note_is_pure() -> None:
+    text = "---\ntitle: X\n---\n# X\n- [[A]]\n"
+    first, second = parse_note("a/X.md", text), parse_note("a/X.md", text)
+    assert first.note == second.note
+    assert [link.target for link in first.note.links] == ["A"]
+
+
+@pytest.fixture
+def vault_copy(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "vault"
+    shutil.copytree(BASIC, root, symlinks=True)
+    yield root
+
+
+def test_size_cap_is_a_reported_skip(vault_copy: Path) -> None:
+    big = vault_copy / "big.md"
+    big.write_text("# big\n" + "x" * 5000, encoding="utf-8")
+    graph = read_vault(vault_copy, max_file_bytes=4000)
+    assert "big.md" not in graph.notes
+    assert [p.path for p in graph.problems if p.kind is ProblemKind.TOO_LARGE] == ["big.md"]
+    assert "RL/PPO.md" in graph.notes
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_symlinks_out_of_the_vault_are_reported_not_followed(vault_copy: Path, tmp_path: Path) -> None:
+    secret_dir = tmp_path / "outside"
+    secret_dir.mkdir()
+    (secret_dir / "secret.md").write_text("# secret\n[[Leaked]]\n", encoding="utf-8")
+    (vault_copy / "linked-dir").symlink_to(secret_dir, target_is_directory=True)
+    (vault_copy / "linked.md").symlink_to(secret_dir / "secret.md")
+    (vault_copy / "inside.md").symlink_to(vault_copy / "RL" / "PPO.md")
+    graph = read_vault(vault_copy)
+    assert not any("secret" in path or path.startswith("linked") for path in graph.notes)
+    assert "leaked" not in graph.concepts
+    assert sorted(p.path for p in graph.problems if p.kind is ProblemKind.OUTSIDE_VAULT) == [
+        "RL/GRPO/GRPO-手撕实操.md",
+        "linked-dir",
+        "linked.md",
+    ]
+    assert "inside.md" in graph.notes  # a link that stays inside is read
+
+
+def test_unreadable_file_is_a_problem(vault_copy: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    locked = vault_copy / "locked.md"
+    locked.write_text("# locked", encoding="utf-8")
+    locked.chmod(0)
+    graph = read_vault(vault_copy)
+    assert [p.path for p in graph.problems if p.kind is ProblemKind.UNREADABLE] == ["locked.md"]
+
+
+def test_not_a_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(NotADirectoryError, match="not a directory"):
+        read_vault(tmp_path / "missing")
