@@ -749,6 +749,12 @@ class ConceptIndex:
             key = concept_key(attempt)
             if key in self._parent:
                 return self._find(key)
+        found = names_in(name)  # `群体相对策略优化（GRPO）`, `5.3 GRPO`: the name inside
+        if len(found) == 1:
+            for attempt in (found[0].name, *found[0].aliases):
+                key = concept_key(attempt)
+                if key in self._parent:
+                    return self._find(key)
         return None
 
     def key_of(self, key: str) -> str:

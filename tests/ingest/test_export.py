@@ -1,0 +1,94 @@
+"""JSON and GraphML export, and the `kg export` command."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ingest.export import to_graphml, to_json
+from ingest.vault import read_vault
+from kg.cli import app
+from kg.model import Graph
+
+BASIC = Path(__file__).resolve().parents[1] / "vaults" / "basic"
+GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return read_vault(BASIC)
+
+
+def test_json_contract(graph: Graph) -> None:
+    data = json.loads(to_json(graph))
+    assert list(data) == ["notes", "concepts", "relations", "problems"]
+    note = next(n for n in data["notes"] if n["path"] == "RL/GRPO/GRPO.md")
+    assert {"path", "title", "tags", "links", "about", "encoding"} <= set(note)
+    assert note["about"] == ["grpo"] and note["encoding"] == "utf-8"
+    assert {"target", "kind", "line", "alias", "heading", "block", "resolved_note", "concept"} <= set(note["links"][0])
+    concept = next(c for c in data["concepts"] if c["key"] == "grpo")
+    assert concept["name"] == "GRPO"
+    assert "群体相对策略优化" in concept["aliases"]
+    assert concept["notes"] == ["RL/GRPO/GRPO-手撕实操.md", "RL/GRPO/GRPO.md"]
+    relation = data["relations"][0]
+    assert set(relation) == {"type", "source", "target", "confidence", "rule", "note", "line", "evidence"}
+    assert {r["type"] for r in data["relations"]} == {"PART_OF"}
+    problem = next(p for p in data["problems"] if p["kind"] == "outside_vault")
+    assert problem == {
+        "path": "RL/GRPO/GRPO-手撕实操.md",
+        "line": 3,
+        "kind": "outside_vault",
+        "message": "link '../../../outside' points outside the vault; not followed",
+    }
+    keys = [c["key"] for c in data["concepts"]]
+    assert keys == sorted(keys)
+
+
+def test_json_is_deterministic(graph: Graph) -> None:
+    assert to_json(read_vault(BASIC)) == to_json(graph)
+
+
+def test_graphml_is_well_formed_with_typed_nodes_and_edges(graph: Graph) -> None:
+    root = ET.fromstring(to_graphml(graph).encode("utf-8"))
+    keys = {k.get("id"): k.get("attr.name") for k in root.iter(f"{GRAPHML}key")}
+    assert {"label", "kind", "type", "confidence", "evidence"} <= set(keys.values())
+    nodes = {n.get("id"): n for n in root.iter(f"{GRAPHML}node")}
+    assert "concept:grpo" in nodes and "note:RL/GRPO/GRPO.md" in nodes and "tag:rl" in nodes
+    kinds = {d.text for n in nodes.values() for d in n if d.get("key") == "n_kind"}
+    assert kinds == {"concept", "note", "tag", "resource"}
+    edges = list(root.iter(f"{GRAPHML}edge"))
+    assert all(e.get("source") in nodes and e.get("target") in nodes for e in edges)
+    types = {d.text for e in edges for d in e if d.get("key") == "e_type"}
+    assert {"PART_OF", "ABOUT", "MENTIONS", "LINKS_TO", "TAGGED", "CITES"} <= types
+    about = [e for e in edges if e.get("source") == "note:RL/GRPO/GRPO.md" and e.get("target") == "concept:grpo"]
+    assert about
+
+
+def test_cli_exports_json_to_stdout_and_graphml_to_a_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(BASIC), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert any(c["key"] == "grpo" for c in data["concepts"])
+    out = tmp_path / "graph.graphml"
+    result = runner.invoke(app, ["export", str(BASIC), "--format", "graphml", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    ET.parse(out)
+
+
+def test_cli_rejects_a_missing_or_non_directory_vault(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["export", str(tmp_path / "nope")])
+    assert missing.exit_code == 65
+    assert "does not exist" in missing.output and "nope" in missing.output
+    a_file = tmp_path / "file.md"
+    a_file.write_text("# x", encoding="utf-8")
+    not_dir = runner.invoke(app, ["export", str(a_file)])
+    assert not_dir.exit_code == 65
+    assert "is not a folder" in not_dir.output
+    bad_format = runner.invoke(app, ["export", str(BASIC), "--format", "csv"])
+    assert bad_format.exit_code == 2
