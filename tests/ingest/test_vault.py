@@ -242,3 +242,23 @@ def test_unreadable_file_is_a_problem(vault_copy: Path) -> None:
 def test_not_a_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError, match="not a directory"):
         read_vault(tmp_path / "missing")
+
+
+SAMPLE_VAULT = Path(__file__).resolve().parents[2] / "kg" / "sample_vault"
+SAMPLE_EXPECTED = Path(__file__).resolve().parents[1] / "vaults" / "SAMPLE_VAULT_EXPECTED.md"
+
+
+@pytest.mark.skipif(not SAMPLE_EXPECTED.is_file(), reason="no expected-concepts table for the sample vault")
+def test_sample_vault_every_listed_spelling_reaches_its_notes_concept() -> None:
+    import re
+
+    graph, _, index = read_vault_parsed(SAMPLE_VAULT)
+    rows = re.findall(r"^\| (.+?) \| (.+?\.md) \| (.*?) \|$", SAMPLE_EXPECTED.read_text(encoding="utf-8"), re.M)
+    assert len(rows) >= 40
+    wrong: list[tuple[str, str, str | None, str | None]] = []
+    for concept, note, others in rows:
+        about = graph.notes[note].about
+        assert about, note
+        spellings = [concept, *(s.strip() for s in re.sub(r"\(.*?\)$", "", others).split(",") if s.strip())]
+        wrong += [(note, s, index.resolve(s), about[0]) for s in spellings if index.resolve(s) != about[0]]
+    assert wrong == []
