@@ -456,12 +456,14 @@ def plausible_name(name: str) -> bool:
     if not name or len(name) > MAX_NAME_CHARS:
         return False
     key = concept_key(name)
-    if not key or key.isdigit() or key in _BOILERPLATE_KEYS:
+    if not key or key in _BOILERPLATE_KEYS or not any(ch.isalpha() for ch in key):
         return False
-    if any(ch in name for ch in '。！？!?；;"“”') or "http" in key:
+    if any(ch in name for ch in '。！？!?；;"“”=[]{}') or "http" in key or "//" in name or " et al" in name:
         return False
+    if "，" in name and _paren_depth(name, name.index("，")) <= 0:
+        return False  # a clause, not a name (a comma inside `（Full Name，ABBR）` is fine)
     cjk = len(P.CJK_CHAR.findall(name))
-    if cjk > MAX_CJK_CHARS:
+    if cjk > MAX_CJK_CHARS or (cjk == 1 and len(key) == 1):
         return False
     latin_words = len(name.split()) if cjk == 0 else len(P.WORD_INITIALS.findall(name))
     return latin_words <= MAX_LATIN_WORDS
@@ -661,6 +663,12 @@ class ConceptIndex:
             self._weak.append((alias_key, key))
             self.add(name, weight=0)
             self._spellings.setdefault(alias_key, Counter())[alias.strip()] += 0
+
+    def count_spelling(self, name: str, weight: int = 1) -> None:
+        """One more use of a known spelling (display names follow usage); unknown keys are ignored."""
+        counter = self._spellings.get(concept_key(name))
+        if counter is not None:
+            counter[name.strip()] += weight
 
     def add_candidate(self, candidate: NameCandidate, *, anchored: bool = False, weight: int = 1) -> str:
         key = self.add(candidate.name, anchored=anchored, weight=weight)

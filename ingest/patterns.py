@@ -67,7 +67,7 @@ TABLE_CELL_SPLIT = re.compile(r"(?<!\\)\|")
 # --- names: cleaning a heading or list item down to a concept name --------------------------------
 # Chapter / section numbering: `第一章`, `5.3`, `1.`, `A.`, `附录 A`, `Chapter 3`, `Part II`, `Step 1:`.
 SECTION_NUMBER = re.compile(
-    r"^(?:第[一二三四五六七八九十百零〇\d]+[章节部篇讲课]|附录\s*[A-Z\d]?(?=[\s:：.、]|$)|"
+    r"^(?:\d{4}[.\-/年]\d{1,2}[.\-/月]\d{1,2}日?|第[一二三四五六七八九十百零〇\d]+[章节部篇讲课]|附录\s*[A-Z\d]?(?=[\s:：.、]|$)|"
     r"(?:chapter|part|section|step|lesson|lecture|module)\s+[\dIVXivx]+\b|"
     r"(?:\d{1,3}\.)*\d{1,3}(?![\d.]*\d)(?:\.|、|\))?(?=\s|[^\w.]|[\u3000-\u9fff])|[A-Z](?:\.|、|\))(?=\s))"
     r"[\s:：.、)\-—]*",

@@ -56,6 +56,11 @@ DEFAULT_MAX_FILE_BYTES = 10_000_000
 # Tables-of-contents headings: transparent (their items belong to the note), unlike other boilerplate.
 TOC_HEADING_KEYS = frozenset(concept_key(n) for n in ("目录", "Table of Contents", "Contents", "TOC", "索引"))
 
+# Characters that do not occur in the relative paths users link to (but do in prose in parentheses).
+_NOT_IN_PATHS = frozenset("，。；：、（）！？ \t")
+# README/home pages name a folder's concept but are outlines only when their structure says so.
+_NOT_OUTLINE_STEMS = frozenset({"readme", "home"})
+
 OUTLINE_HEADING_CONFIDENCE = 0.6
 OUTLINE_LIST_CONFIDENCE = 0.5
 OUTLINE_MEMBER_CONFIDENCE = 0.4
@@ -212,7 +217,10 @@ def _note_names(path: str, fm_title: str | None, h1: str | None) -> tuple[list[N
     if fm_title:
         sources.append(fm_title)
     if stem_is_name:
-        sources.append(strip_order_prefix(stem))
+        name = strip_order_prefix(stem)
+        heading = strip_decorations(plain_text(h1)) if h1 else ""
+        # `knowledge_distillation.md` titled `# Knowledge Distillation`: same concept, the readable spelling
+        sources.append(heading if heading and concept_key(heading) == concept_key(name) else name)
     else:
         if h1:
             sources.append(strip_decorations(plain_text(h1)))
@@ -249,18 +257,25 @@ def _detect_outline(note: Note, fm: FrontMatter, scan: MarkdownScan, stem: str) 
         last = tag.rsplit("/", 1)[-1]
         if last in OUTLINE_TYPES:
             return True
-    if is_outline_stem(stem) or note.kind in ("roadmap", "moc"):
+    if note.kind in ("roadmap", "moc") or (is_outline_stem(stem) and concept_key(stem) not in _NOT_OUTLINE_STEMS):
         return True
-    if scan.list_items and any(
-        concept_key(strip_decorations(h.text)).startswith(tuple(TOC_HEADING_KEYS)) for h in scan.headings
-    ):
-        return True
-    structural = len(scan.headings) + len(scan.list_items)
-    if structural < 10:
+    if not scan.list_items:
         return False
-    short = sum(1 for item in scan.list_items if len(item.text) <= 40 or item.text.lstrip("*_ ").startswith("["))
+    structural = len(scan.headings) + len(scan.list_items)
     prose = len(P.NON_BLANK_LINE.findall("\n" + scan.masked)) - structural - len(scan.table_rows)
-    return short >= 0.6 * max(1, len(scan.list_items)) and prose <= 0.35 * structural
+    if prose > 0.5 * structural:
+        return False  # an article with lists in it, not an outline
+    # A table of contents heading (`## 目录`, `Table of Contents`) over a mostly structural note …
+    if any(concept_key(strip_decorations(h.text)).startswith(tuple(TOC_HEADING_KEYS)) for h in scan.headings):
+        return True
+    # … or an index page: most list items (outside `参考文献`/`相关` sections) lead with a link.
+    content = [
+        item
+        for item in scan.list_items
+        if item.heading_index is None or not is_boilerplate(scan.headings[item.heading_index].text)
+    ]
+    linked = sum(1 for item in content if strip_decorations(item.text).startswith("["))
+    return len(content) >= 8 and linked >= 0.6 * len(content)
 
 
 def _entry_link(note: Note, line: int, text: str) -> int | None:
@@ -439,10 +454,13 @@ def _link_name(link: Link) -> str | None:
         text = link.alias or link.heading or ""
         names = names_in(plain_text(text)) if text else []
         return names[0].name if names else None
-    if link.kind == "markdown" and link.alias:
-        names = names_in(link.alias)
-        if len(names) == 1:
-            return names[0].name
+    if link.kind == "markdown":
+        if any(ch in link.target for ch in _NOT_IN_PATHS) or ("/" not in link.target and not link.target.isascii()):
+            return None  # `[12、28](例如，ResNet-101…)`: a citation followed by a remark, not a link
+        if link.alias:
+            names = names_in(link.alias)
+            if len(names) == 1:
+                return names[0].name
     name = link_target_name(link.target)
     base = split_kind(name)[0]
     return base if concept_key(base) and not is_boilerplate(base) else None
@@ -894,6 +912,7 @@ def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> 
             if found is None or found in seen:
                 continue
             seen.add(found)
+            index.count_spelling(token)
             line = parsed.scan.lines.line_of(start)
             parsed.note.mentions.append(_mention(parsed, found, token, line, "text"))
 
@@ -935,6 +954,13 @@ def resolve_notes(
     return graph, index
 
 
+def _display_rank(spelling_count: tuple[str, int]) -> tuple[int, bool, bool, int, str]:
+    """Most used spelling first; then `ResNet` over `resnet`, `Layer Norm` over `layer_norm`."""
+    spelling, count = spelling_count
+    lower_identifier = spelling.isascii() and spelling == spelling.lower()
+    return (not lower_identifier, count, "_" not in spelling, -len(spelling), spelling)
+
+
 def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
     used: set[str] = set()
     about: dict[str, list[str]] = {}
@@ -955,10 +981,11 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
         for member in groups.get(key, [key]):
             for spelling, count in index.spellings(member).items():
                 spellings[spelling] = spellings.get(spelling, 0) + count
-        own = index.spellings(key)
-        name = max(own.items(), key=lambda sc: (sc[1], -len(sc[0]), sc[0]))[0] if own else key
-        if not own and spellings:
-            name = max(spellings.items(), key=lambda sc: (sc[1], -len(sc[0]), sc[0]))[0]
+        own = {s: c for s, c in index.spellings(key).items() if s}
+        pool = own or spellings
+        name = max(pool.items(), key=_display_rank)[0] if pool else key
+        if "_" in name and " " not in name:
+            name = name.replace("_", " ")  # `whole_word_masking` (a file name) reads as words
         aliases = {s for s in spellings if s and s != name}
         concepts[key] = Concept(
             key=key, name=name, aliases=aliases, kind=kinds.get(key), notes=sorted(about.get(key, []))
