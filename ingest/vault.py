@@ -954,7 +954,7 @@ def resolve_notes(
     return graph, index
 
 
-def _display_rank(spelling_count: tuple[str, int]) -> tuple[int, bool, bool, int, str]:
+def _display_rank(spelling_count: tuple[str, int]) -> tuple[bool, int, bool, int, str]:
     """Most used spelling first; then `ResNet` over `resnet`, `Layer Norm` over `layer_norm`."""
     spelling, count = spelling_count
     lower_identifier = spelling.isascii() and spelling == spelling.lower()
