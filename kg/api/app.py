@@ -1,0 +1,75 @@
+"""The FastAPI app factory: GraphQL at /graphql (GraphiQL optional), /healthz and /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from neo4j import Driver, GraphDatabase
+from strawberry.fastapi import GraphQLRouter
+
+from kg.api.context import Context
+from kg.api.schema import schema
+from kg.settings import Settings
+from kg.store.read import GraphReader, StoreError
+
+READINESS_TIMEOUT_S = 5.0
+
+
+def create_app(settings: Settings | None = None, driver: Driver | None = None) -> FastAPI:
+    """Build the API. A driver passed in stays the caller's; one built from settings is closed on shutdown."""
+    settings = settings or Settings()
+    owned = driver is None
+    the_driver = driver or GraphDatabase.driver(
+        settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    )
+    database = settings.neo4j_database
+    timeout_s = settings.query_timeout_s
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                the_driver.close()
+
+    async def context_getter() -> Context:
+        # A reader per request: its own query counter and its own DataLoaders.
+        return Context(reader=GraphReader(the_driver, database, timeout_s=timeout_s))
+
+    graphql = GraphQLRouter[Context, None](
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,  # keeps GET for the IDE page; no state-changing ops exist anyway
+        context_getter=context_getter,
+    )
+    app = FastAPI(
+        title="kg",
+        summary="Knowledge graph of study notes: learning paths and exploration over GraphQL.",
+        lifespan=lifespan,
+    )
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False, response_model=None)
+    async def readyz() -> JSONResponse:
+        """Readiness: Neo4j answers a query."""
+        reader = GraphReader(the_driver, database, timeout_s=READINESS_TIMEOUT_S)
+        try:
+            ok = await asyncio.wait_for(asyncio.to_thread(reader.ping), timeout=READINESS_TIMEOUT_S + 1)
+        except (StoreError, TimeoutError) as exc:
+            reason = str(exc) or "the graph database did not answer in time"
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        if not ok:
+            return JSONResponse({"status": "unavailable", "reason": "unexpected answer"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,190 @@
+"""`learningPath`: resolve the names, fetch the closure (Cypher), order it (kg.learning_path), explain it.
+
+Round trips on the happy path: one to resolve every spelling (targets and known) and one for the
+closure with its edges, evidence and notes, whatever the size of the path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from kg.api.context import Context
+from kg.api.errors import BadArgumentError, UnknownConceptError
+from kg.api.types import (
+    Concept,
+    LearningPath,
+    LearningStep,
+    Note,
+    PathCycle,
+    PathTotals,
+    Reason,
+    Relation,
+    evidence_list,
+)
+from kg.learning_path import Requirement, plan_learning_path
+from kg.store.read import Assertion, ConceptRecord, GraphReader, Resolution
+
+MAX_TARGETS = 20
+MAX_KNOWN = 500
+
+
+def _sentence(type_: str, source: str, target: str) -> str:
+    if type_ == "PREREQUISITE_OF":
+        return f"{source} is a prerequisite of {target}"
+    if type_ == "VARIANT_OF":
+        return f"{source} is a variant of {target}"
+    return f"{source} implements {target}"
+
+
+def _check_arguments(to: list[str], known: list[str], min_confidence: float, max_steps: int | None) -> list[str]:
+    targets = [t.strip() for t in to if t.strip()]
+    if not targets:
+        raise BadArgumentError("to", 'give at least one target concept, e.g. learningPath(to: "GRPO")')
+    if len(targets) > MAX_TARGETS:
+        raise BadArgumentError("to", f"at most {MAX_TARGETS} targets per query")
+    if len(known) > MAX_KNOWN:
+        raise BadArgumentError("known", f"at most {MAX_KNOWN} known concepts per query")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise BadArgumentError("minConfidence", "must be between 0 and 1")
+    if max_steps is not None and max_steps < 1:
+        raise BadArgumentError("maxSteps", "must be at least 1")
+    return list(dict.fromkeys(targets))
+
+
+def compute_learning_path(
+    reader: GraphReader,
+    to: list[str],
+    known: list[str],
+    min_confidence: float,
+    max_steps: int | None,
+    vault: str | None,
+) -> LearningPath:
+    """Blocking: call it in a worker thread (see `Context.read`)."""
+    targets_text = _check_arguments(to, known, min_confidence, max_steps)
+    known_text = [k.strip() for k in known if k.strip()]
+    resolved = reader.resolve([*targets_text, *known_text], vault)
+
+    targets: list[ConceptRecord] = []
+    for text in targets_text:
+        res = resolved[text]
+        if not res.concepts:
+            raise UnknownConceptError(text, res.suggestions)
+        targets.extend(c for c in res.concepts if c.uid not in {t.uid for t in targets})
+    vaults = sorted({t.vault for t in targets})
+    if len(vaults) > 1:
+        raise BadArgumentError(
+            "vault", f'the targets are in several vaults ({", ".join(vaults)}); choose one with vault: "…"'
+        )
+    the_vault = vaults[0]
+
+    warnings: list[str] = []
+    known_uids: set[str] = set()
+    for text in known_text:
+        res = resolved[text]
+        hits = [c for c in res.concepts if c.vault == the_vault]
+        if not hits:
+            hint = f" (did you mean {', '.join(res.suggestions[:3])}?)" if res.suggestions else ""
+            warnings.append(f"known concept {text!r} not found in vault {the_vault!r}; ignored{hint}")
+            continue
+        if res.how == "typo":
+            warnings.append(f"known concept {text!r} read as {hits[0].name!r}")
+        known_uids.update(c.uid for c in hits)
+    for text in targets_text:
+        res = resolved[text]
+        if res.how == "typo":
+            warnings.append(f"target {text!r} read as {', '.join(c.name for c in res.concepts)!r}")
+
+    closure = reader.closure([t.uid for t in targets], min_confidence)
+    concepts = closure.concepts
+    for t in targets:
+        concepts.setdefault(t.uid, t)
+    plan = plan_learning_path(
+        [t.uid for t in targets],
+        [Requirement(dep, req, edge.assertion.confidence) for dep, req, edge in closure.requires],
+        known=known_uids,
+        names={uid: c.name for uid, c in concepts.items()},
+        max_steps=max_steps,
+    )
+
+    # (dependent, required) -> the stored edges (type, source, target) with their assertions
+    edges: dict[tuple[str, str], dict[tuple[str, str, str], list[Assertion]]] = defaultdict(lambda: defaultdict(list))
+    for dep, req, edge in closure.requires:
+        edges[(dep, req)][(edge.type, edge.source, edge.target)].append(edge.assertion)
+
+    def concept(uid: str) -> Concept:
+        return Concept(record=concepts[uid])
+
+    def reasons_for(step_uid: str, required_by: tuple[str, ...]) -> list[Reason]:
+        out: list[Reason] = []
+        for dep in required_by:
+            for (type_, source, target), assertions in sorted(edges[(dep, step_uid)].items()):
+                evidence = evidence_list(assertions)
+                strongest = evidence[0]
+                out.append(
+                    Reason(
+                        relation=Relation(type_),
+                        from_=concept(source),
+                        to=concept(target),
+                        required_by=concept(dep),
+                        confidence=strongest.confidence,
+                        rule=strongest.rule,
+                        evidence=strongest.text,
+                        note=strongest.note,
+                        line=strongest.line,
+                        text=_sentence(type_, concepts[source].name, concepts[target].name),
+                        assertions=evidence,
+                    )
+                )
+        out.sort(key=lambda r: (-r.confidence, -len(r.assertions), r.required_by.record.name.casefold()))
+        return out
+
+    steps: list[LearningStep] = []
+    seen_notes: dict[str, int] = {}
+    for i, s in enumerate(plan.steps, start=1):
+        notes = closure.notes.get(s.id, [])
+        for n in notes:
+            seen_notes.setdefault(n.uid, n.minutes)
+        steps.append(
+            LearningStep(
+                position=i,
+                concept=concept(s.id),
+                depth=s.depth,
+                stage=s.stage,
+                is_target=s.is_target,
+                in_cycle=s.cycle is not None,
+                requires=[concept(r) for r in s.requires],
+                reasons=reasons_for(s.id, s.required_by),
+                notes=[Note(record=n) for n in notes],
+                minutes=sum(n.minutes for n in notes),
+            )
+        )
+    if plan.omitted:
+        warnings.append(f"{plan.omitted} steps farthest from the targets left out by maxSteps={max_steps}")
+    if plan.cycles:
+        warnings.append(f"{len(plan.cycles)} cycle(s) among the prerequisites; their members are ordered by tie-break")
+    return LearningPath(
+        targets=[Concept(record=t) for t in targets],
+        steps=steps,
+        totals=PathTotals(
+            steps=len(steps),
+            minutes=sum(seen_notes.values()),
+            notes=len(seen_notes),
+            longest_chain=plan.longest_chain,
+        ),
+        cycles=[PathCycle(concepts=[concept(u) for u in c]) for c in plan.cycles],
+        known=[concept(u) for u in plan.known],
+        implicitly_known=[concept(u) for u in plan.implicitly_known],
+        omitted_steps=plan.omitted,
+        min_confidence=min_confidence,
+        warnings=warnings,
+    )
+
+
+async def learning_path(
+    ctx: Context, to: list[str], known: list[str], min_confidence: float, max_steps: int | None, vault: str | None
+) -> LearningPath:
+    return await ctx.read(compute_learning_path, ctx.reader, to, known, min_confidence, max_steps, vault)
+
+
+def resolve_one(reader: GraphReader, text: str, vault: str | None) -> Resolution:
+    return reader.resolve([text], vault)[text]

@@ -1,0 +1,211 @@
+"""The GraphQL schema: read-only queries, hardening extensions, and the SDL export.
+
+`python -m kg.api.schema` prints the SDL; `kg schema export-graphql` writes schema/schema.graphql.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+from kg.api.context import Context
+from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
+from kg.api.learning import learning_path as compute_path
+from kg.api.learning import resolve_one
+from kg.api.types import (
+    Chain,
+    ChainLink,
+    Concept,
+    ConceptConnection,
+    ConceptEdge,
+    ContextInfo,
+    Evidence,
+    LearningPath,
+    Note,
+    PageInfo,
+    Relation,
+    RelationCount,
+    SearchHit,
+    Stats,
+    Vault,
+    decode_cursor,
+    described,
+    encode_cursor,
+)
+
+# Limits against abusive queries. The deepest useful query (a path's steps' concepts' relations'
+# concepts' fields) is 7 levels; 12 leaves room without allowing runaway nesting.
+MAX_DEPTH = 12
+MAX_TOKENS = 2000
+MAX_ALIASES = 30
+MAX_PAGE = 200
+MAX_SEARCH = 100
+
+
+class CypherQueryCount(SchemaExtension):
+    """Reports how many Cypher statements a request sent, under `extensions.cypherQueries`."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        reader = getattr(context, "reader", None)
+        return {"cypherQueries": reader.queries} if reader is not None else {}
+
+
+async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:
+    res = await ctx.read(resolve_one, ctx.reader, name, vault)
+    return Concept(record=res.concepts[0]) if res.concepts else None
+
+
+@strawberry.type
+class Query:
+    @described(
+        "What to learn before the targets, in order (SPEC §5). Targets are names, aliases or keys, "
+        "case-insensitive, tolerant of small typos. `known` concepts are skipped with whatever is needed only "
+        "through them; relations below `minConfidence` are ignored; `maxSteps` keeps the steps closest to the targets."
+    )
+    async def learning_path(
+        self,
+        info: ContextInfo,
+        to: list[str],
+        known: list[str] = [],  # noqa: B006  (never mutated; shows as `= []` in the SDL)
+        min_confidence: float = 0.0,
+        max_steps: int | None = None,
+        vault: str | None = None,
+    ) -> LearningPath:
+        return await compute_path(info.context, to, list(known), min_confidence, max_steps, vault)
+
+    @described("A concept by name, alias or key (typo-tolerant); null when none matches.")
+    async def concept(self, info: ContextInfo, name: str, vault: str | None = None) -> Concept | None:
+        return await _resolve_concept(info.context, name, vault)
+
+    @described("Full-text search over concept names, aliases and note titles.")
+    async def search(self, info: ContextInfo, text: str, first: int = 20, vault: str | None = None) -> list[SearchHit]:
+        if not 1 <= first <= MAX_SEARCH:
+            raise BadArgumentError("first", f"must be between 1 and {MAX_SEARCH}")
+        hits = await info.context.read(info.context.reader.search, text, first, vault)
+        return [
+            SearchHit(
+                score=h.score,
+                concept=Concept(record=h.concept) if h.concept else None,
+                note=Note(record=h.note) if h.note else None,
+            )
+            for h in hits
+        ]
+
+    @described("Concepts by name, optionally by tag (nested tags included) or kind; paginated.")
+    async def concepts(
+        self,
+        info: ContextInfo,
+        tag: str | None = None,
+        kind: str | None = None,
+        vault: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ConceptConnection:
+        if not 1 <= first <= MAX_PAGE:
+            raise BadArgumentError("first", f"must be between 1 and {MAX_PAGE}")
+        cursor = decode_cursor(after) if after else None
+        if after and cursor is None:
+            raise BadArgumentError("after", "not a cursor returned by this API")
+        reader = info.context.reader
+        page = await info.context.read(reader.list_concepts, first=first, after=cursor, tag=tag, kind=kind, vault=vault)
+        edges = [ConceptEdge(cursor=encode_cursor(c), node=Concept(record=c)) for c in page.items]
+        return ConceptConnection(
+            total_count=page.total,
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @described("A note by its vault-relative path.")
+    async def note(self, info: ContextInfo, path: str, vault: str | None = None) -> Note | None:
+        notes = await info.context.read(info.context.reader.note_by_path, path, vault)
+        if len(notes) > 1:
+            raise BadArgumentError("vault", f'{path!r} exists in several vaults; choose one with vault: "…"')
+        return Note(record=notes[0]) if notes else None
+
+    @described(
+        "The shortest chain of typed relations between two concepts (either direction); null if none.",
+        name="connection",
+    )
+    async def connection(
+        self,
+        info: ContextInfo,
+        from_: Annotated[str, strawberry.argument(name="from")],
+        to: str,
+        vault: str | None = None,
+    ) -> Chain | None:
+        ctx = info.context
+        resolved = await ctx.read(ctx.reader.resolve, [from_, to], vault)
+        ends = []
+        for text in (from_, to):
+            res = resolved[text]
+            if not res.concepts:
+                raise UnknownConceptError(text, res.suggestions)
+            ends.append(res.concepts[0])
+        if ends[0].vault != ends[1].vault:
+            return None
+        found = await ctx.read(ctx.reader.connection, ends[0].uid, ends[1].uid)
+        if found is None:
+            return None
+        by_uid = {c.uid: c for c in found.concepts}
+        links = [
+            ChainLink(
+                relation=Relation(e.type),
+                from_=Concept(record=by_uid[e.source]),
+                to=Concept(record=by_uid[e.target]),
+                evidence=Evidence.of(e.assertion),
+            )
+            for e in found.edges
+        ]
+        return Chain(length=len(links), concepts=[Concept(record=c) for c in found.concepts], links=links)
+
+    @described("Counts of vaults, notes, concepts, tags, resources and relations by type.")
+    async def stats(self, info: ContextInfo, vault: str | None = None) -> Stats:
+        s = await info.context.read(info.context.reader.stats, vault)
+        return Stats(
+            vaults=s.vaults,
+            notes=s.notes,
+            concepts=s.concepts,
+            tags=s.tags,
+            resources=s.resources,
+            relations=[RelationCount(relation=Relation(t), count=n) for t, n in sorted(s.relations.items())],
+        )
+
+    @described("The vaults in the graph and their last ingest's counts.")
+    async def vaults(self, info: ContextInfo) -> list[Vault]:
+        rows = await info.context.read(info.context.reader.vaults)
+        return [
+            Vault(
+                name=v.name,
+                root=v.root,
+                notes=v.notes,
+                concepts=v.concepts,
+                relations=v.relations,
+                problems=v.problems,
+                last_change_at=v.last_change_at,
+            )
+            for v in rows
+        ]
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
+        CypherQueryCount,
+    ],
+)
+
+
+def schema_sdl() -> str:
+    """The schema as SDL, newline-terminated: what schema/schema.graphql must hold."""
+    return schema.as_str().rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    print(schema_sdl(), end="")

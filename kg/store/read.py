@@ -1,0 +1,583 @@
+"""Reading the graph: plain records out of Neo4j for the API and `kg path`.
+
+`GraphReader` is handed a driver and a database name (it never reads the environment), runs every
+statement in READ access mode with a server-side timeout, counts the statements it sends (the API
+reports the count per request, which is how tests prove there is no N+1), and turns driver errors
+into `StoreError`s whose messages are safe to show a client: no stack trace, no credentials.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, LiteralString
+
+from neo4j import READ_ACCESS, Driver, NotificationMinimumSeverity, Query, Record
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from kg.store import read_cypher as q
+
+# --- errors -----------------------------------------------------------------------------------------
+
+
+class StoreError(RuntimeError):
+    """A read failed; the message is safe to show to a client."""
+
+    code = "GRAPH_ERROR"
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """Picked up by GraphQL errors as `extensions` (a stable code for clients)."""
+        return {"code": self.code}
+
+
+class GraphUnavailableError(StoreError):
+    code = "GRAPH_UNAVAILABLE"
+
+
+class QueryTimeoutError(StoreError):
+    code = "QUERY_TIMEOUT"
+
+
+# --- records ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptRecord:
+    uid: str
+    vault: str
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    kind: str | None = None
+    description: str | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ConceptRecord:
+        return cls(
+            uid=data["uid"],
+            vault=data.get("vault") or "",
+            key=data.get("key") or "",
+            name=data.get("name") or data.get("key") or "",
+            aliases=tuple(data.get("aliases") or ()),
+            kind=data.get("kind"),
+            description=data.get("description"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRecord:
+    uid: str
+    vault: str
+    path: str
+    title: str
+    kind: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    minutes: int = 1
+    cjk_chars: int = 0
+    words: int = 0
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> NoteRecord:
+        cjk = int(data.get("cjk_chars") or 0)
+        words = int(data.get("words") or 0)
+        minutes = data.get("minutes")
+        return cls(
+            uid=data["uid"],
+            vault=data.get("vault") or "",
+            path=data.get("path") or "",
+            title=data.get("title") or data.get("path") or "",
+            kind=data.get("kind"),
+            description=data.get("description"),
+            tags=tuple(data.get("tags") or ()),
+            minutes=int(minutes) if minutes is not None else reading_minutes(cjk, words),
+            cjk_chars=cjk,
+            words=words,
+        )
+
+
+def reading_minutes(cjk_chars: int, words: int) -> int:
+    """~300 CJK characters or ~200 English words a minute, at least one (as the ingest stores it)."""
+    return max(1, round(cjk_chars / 300 + words / 200))
+
+
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """One note's assertion of a typed relation: where, by which rule, how sure, and the text."""
+
+    rule: str
+    confidence: float
+    evidence: str
+    note: str
+    line: int | None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Assertion:
+        return cls(
+            rule=data.get("rule") or "",
+            confidence=float(data.get("confidence") or 0.0),
+            evidence=data.get("evidence") or "",
+            note=data.get("note") or "",
+            line=data.get("line"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRecord:
+    """One stored typed relationship (source)-[type]->(target) with its assertion."""
+
+    type: str
+    source: str  # concept uid
+    target: str  # concept uid
+    assertion: Assertion
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedRecord:
+    """A typed relation seen from one concept: the other end, the direction, one assertion."""
+
+    type: str
+    direction: str  # "OUT": (this)-[type]->(other); "IN": (other)-[type]->(this)
+    other: ConceptRecord
+    assertion: Assertion
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRecord:
+    note: NoteRecord
+    count: int
+    line: int | None
+
+
+@dataclass(slots=True)
+class Closure:
+    """Everything the targets require (with `min_confidence`), in one or a few round trips."""
+
+    concepts: dict[str, ConceptRecord] = field(default_factory=dict)
+    depth: dict[str, int] = field(default_factory=dict)  # breadth-first level from the nearest target
+    requires: list[tuple[str, str, EdgeRecord]] = field(default_factory=list)  # (dependent, required, edge)
+    notes: dict[str, list[NoteRecord]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    score: float
+    concept: ConceptRecord | None
+    note: NoteRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptPage:
+    total: int
+    items: tuple[ConceptRecord, ...]
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    concepts: tuple[ConceptRecord, ...]
+    edges: tuple[EdgeRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRecord:
+    vaults: int
+    notes: int
+    concepts: int
+    tags: int
+    resources: int
+    relations: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class VaultRecord:
+    name: str
+    root: str | None
+    notes: int
+    concepts: int
+    relations: int
+    problems: int
+    last_change_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a user's spelling reached: concepts (best rank first), or suggestions when nothing did."""
+
+    text: str
+    concepts: tuple[ConceptRecord, ...]
+    how: str  # "name" | "alias" | "note" | "typo" | "none"
+    suggestions: tuple[str, ...] = ()
+
+
+# --- spelling ---------------------------------------------------------------------------------------
+
+_SEPARATORS = str.maketrans("", "", " \t\n-_./·・|")
+
+
+def spelling_key(text: str) -> str:
+    """Case-, width- and separator-insensitive form of a spelling (`Flash Attention` = `flashattention`)."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_SEPARATORS).strip()
+
+
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment edit distance (a transposition costs 1), cut off above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def typo_budget(key: str) -> int:
+    """How many edits still count as a small typo: none for very short names (PPO vs DPO)."""
+    return 0 if len(key) <= 3 else 1 if len(key) <= 7 else 2
+
+
+def match_spelling(text: str, concepts: Sequence[ConceptRecord], suggestions: int = 5) -> Resolution:
+    """Typo-tolerant match of `text` against every concept's name and aliases."""
+    key = spelling_key(text)
+    spellings: dict[str, set[str]] = defaultdict(set)  # spelling key -> concept uids
+    display: dict[str, str] = {}
+    by_uid = {c.uid: c for c in concepts}
+    for c in concepts:
+        for s in (c.name, c.key, *c.aliases):
+            k = spelling_key(s)
+            if k:
+                spellings[k].add(c.uid)
+                display.setdefault(k, c.name if s == c.key else s)
+    exact = spellings.get(key)
+    if exact:
+        return Resolution(text, tuple(sorted((by_uid[u] for u in exact), key=lambda c: (c.vault, c.name))), "alias")
+    budget = typo_budget(key)
+    best: dict[str, int] = {}
+    for k, uids in spellings.items():
+        d = _osa_distance(key, k, budget)
+        if d <= budget:
+            for u in uids:
+                best[u] = min(best.get(u, d), d)
+    if best:
+        nearest = min(best.values())
+        winners = [by_uid[u] for u, d in best.items() if d == nearest]
+        if len({c.name for c in winners}) == 1 or len(winners) == 1:
+            return Resolution(text, tuple(sorted(winners, key=lambda c: (c.vault, c.uid))), "typo")
+    close = difflib.get_close_matches(key, list(spellings), n=suggestions * 3, cutoff=0.5)
+    names: list[str] = []
+    for k in close:
+        for u in sorted(spellings[k]):
+            name = by_uid[u].name
+            if name not in names:
+                names.append(name)
+    if len(names) < suggestions:  # short probes: substring matches are good hints too
+        for k in sorted(spellings):
+            if key and (key in k or k in key) and len(k) > 1:
+                for u in sorted(spellings[k]):
+                    name = by_uid[u].name
+                    if name not in names:
+                        names.append(name)
+    return Resolution(text, (), "none", tuple(names[:suggestions]))
+
+
+def _probe(text: str) -> dict[str, Any]:
+    """What one spelling is compared with: `[[GRPO]]`, `GRPO.md` and `align/GRPO.md` all name GRPO."""
+    raw = text.strip()
+    bare = raw.removeprefix("[[").removesuffix("]]").split("|", 1)[0].strip()
+    if bare.lower().endswith(".md"):
+        bare = bare[:-3]
+    stem = bare.rsplit("/", 1)[-1]
+    lower = stem.lower()
+    return {
+        "text": text,
+        "lower": lower,
+        "path": bare.lower(),
+        "keys": sorted({lower, spelling_key(stem)}),
+    }
+
+
+# --- reader -----------------------------------------------------------------------------------------
+
+
+class GraphReader:
+    """Read-only access to kg's graph. Thread-safe; each call opens its own session."""
+
+    def __init__(self, driver: Driver, database: str | None = None, *, timeout_s: float | None = None) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout_s = timeout_s
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def queries(self) -> int:
+        """How many Cypher statements this reader has sent."""
+        return self._count
+
+    def _read(self, statement: LiteralString, /, **params: Any) -> list[Record]:
+        with self._lock:
+            self._count += 1
+        try:
+            with self.driver.session(
+                database=self.database,
+                default_access_mode=READ_ACCESS,
+                # "property does not exist" warnings for optional properties are noise here
+                notifications_min_severity=NotificationMinimumSeverity.OFF,
+            ) as session:
+                result = session.run(Query(statement, timeout=self.timeout_s), params)
+                return list(result)
+        except ClientError as exc:
+            code = exc.code or ""
+            if "TransactionTimedOut" in code or "Terminated" in code:
+                raise QueryTimeoutError(
+                    f"the graph query took longer than {self.timeout_s:g} s and was stopped"
+                ) from None
+            raise StoreError(f"the graph query failed ({code or 'client error'})") from None
+        except AuthError:
+            raise GraphUnavailableError("the graph database refused kg's credentials") from None
+        except (ServiceUnavailable, SessionExpired):
+            raise GraphUnavailableError("the graph database is unreachable") from None
+        except Neo4jError as exc:
+            raise StoreError(f"the graph query failed ({exc.code or 'database error'})") from None
+        except (DriverError, OSError):
+            raise GraphUnavailableError("the graph database is unreachable") from None
+
+    # -- health -------------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        rows = self._read(q.PING)
+        return bool(rows and rows[0]["ok"] == 1)
+
+    # -- resolving names ----------------------------------------------------------------------------
+
+    def resolve(self, texts: Sequence[str], vault: str | None = None) -> dict[str, Resolution]:
+        """Each spelling's concepts: exact name/alias/key/note title in one query, else a typo match."""
+        probes = [_probe(t) for t in dict.fromkeys(texts)]
+        found: dict[str, list[tuple[int, ConceptRecord]]] = defaultdict(list)
+        if probes:
+            for row in self._read(q.RESOLVE_EXACT, probes=probes, vault=vault):
+                found[row["text"]].append((int(row["rank"]), ConceptRecord.of(row["concept"])))
+        out: dict[str, Resolution] = {}
+        missing: list[str] = []
+        for p in probes:
+            text = p["text"]
+            hits = found.get(text)
+            if not hits:
+                missing.append(text)
+                continue
+            top = max(rank for rank, _ in hits)
+            best = sorted((c for rank, c in hits if rank == top), key=lambda c: (c.vault, c.name, c.uid))
+            out[text] = Resolution(text, tuple(best), {3: "name", 2: "alias", 1: "note"}[top])
+        if missing:
+            every = self.all_concepts(vault)
+            for text in missing:
+                out[text] = match_spelling(text, every)
+        return out
+
+    def all_concepts(self, vault: str | None = None) -> list[ConceptRecord]:
+        return [ConceptRecord.of(r["concept"]) for r in self._read(q.CONCEPT_SPELLINGS, vault=vault)]
+
+    # -- learning path ------------------------------------------------------------------------------
+
+    def closure(self, start: Iterable[str], min_confidence: float = 0.0) -> Closure:
+        """Everything the `start` concepts require, transitively, with edges, depths and notes."""
+        out = Closure()
+        frontier = list(dict.fromkeys(start))
+        offset = 0
+        while frontier:
+            rows = self._read(
+                q.LEARNING_PATH_CLOSURE,
+                start=frontier,
+                min=float(min_confidence),
+                exclude=sorted(out.concepts),
+            )
+            for row in rows:
+                concept = ConceptRecord.of(row["concept"])
+                if concept.uid in out.concepts:
+                    continue
+                out.concepts[concept.uid] = concept
+                out.depth[concept.uid] = offset + int(row["depth"])
+                out.notes[concept.uid] = sorted(
+                    (NoteRecord.of(n) for n in row["notes"]), key=lambda n: (_note_rank(n.kind), n.path)
+                )
+                for e in row["requires"]:
+                    edge = EdgeRecord(type=e["type"], source=e["source"], target=e["target"], assertion=Assertion.of(e))
+                    out.requires.append((concept.uid, e["required"], edge))
+            # requirements of the last level not seen yet: the closure is deeper than one round trip
+            frontier = sorted({req for _, req, _ in out.requires} - out.concepts.keys())
+            offset += q.CLOSURE_LEVELS + 1
+        out.requires.sort(key=lambda t: (t[0], t[1], t[2].type, t[2].assertion.note, t[2].assertion.line or 0))
+        return out
+
+    # -- exploration --------------------------------------------------------------------------------
+
+    def concepts_by_uid(self, uids: Sequence[str]) -> dict[str, ConceptRecord]:
+        return {r["uid"]: ConceptRecord.of(r["concept"]) for r in self._read(q.CONCEPTS_BY_UID, uids=list(uids))}
+
+    def relations_of(self, uids: Sequence[str]) -> dict[str, list[RelatedRecord]]:
+        out: dict[str, list[RelatedRecord]] = defaultdict(list)
+        for r in self._read(q.CONCEPT_RELATIONS, uids=list(uids)):
+            out[r["uid"]].append(
+                RelatedRecord(
+                    type=r["type"],
+                    direction=r["direction"],
+                    other=ConceptRecord.of(r["other"]),
+                    assertion=Assertion.of(r["assertion"]),
+                )
+            )
+        return out
+
+    def notes_about(self, uids: Sequence[str]) -> dict[str, list[NoteRecord]]:
+        out: dict[str, list[NoteRecord]] = defaultdict(list)
+        for r in self._read(q.NOTES_ABOUT, uids=list(uids)):
+            out[r["uid"]].append(NoteRecord.of(r["note"]))
+        return out
+
+    def notes_mentioning(self, uids: Sequence[str]) -> dict[str, list[MentionRecord]]:
+        out: dict[str, list[MentionRecord]] = defaultdict(list)
+        for r in self._read(q.NOTES_MENTIONING, uids=list(uids)):
+            out[r["uid"]].append(MentionRecord(NoteRecord.of(r["note"]), int(r["count"] or 0), r["line"]))
+        return out
+
+    def concept_tags(self, uids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for r in self._read(q.CONCEPT_TAGS, uids=list(uids)):
+            if r["tag"] not in out[r["uid"]]:
+                out[r["uid"]].append(r["tag"])
+        return out
+
+    def note_by_path(self, path: str, vault: str | None = None) -> list[NoteRecord]:
+        return [NoteRecord.of(r["note"]) for r in self._read(q.NOTE_BY_PATH, path=path, vault=vault)]
+
+    def note_concepts(self, uids: Sequence[str]) -> dict[str, list[ConceptRecord]]:
+        out: dict[str, list[ConceptRecord]] = defaultdict(list)
+        for r in self._read(q.NOTE_CONCEPTS, uids=list(uids)):
+            out[r["uid"]].append(ConceptRecord.of(r["concept"]))
+        return out
+
+    def note_links(self, uids: Sequence[str]) -> dict[str, list[tuple[str, NoteRecord]]]:
+        out: dict[str, list[tuple[str, NoteRecord]]] = defaultdict(list)
+        for r in self._read(q.NOTE_LINKS, uids=list(uids)):
+            out[r["uid"]].append((r["direction"], NoteRecord.of(r["note"])))
+        return out
+
+    def note_resources(self, uids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for r in self._read(q.NOTE_RESOURCES, uids=list(uids)):
+            out[r["uid"]].append(r["url"])
+        return out
+
+    def search(self, text: str, limit: int = 20, vault: str | None = None) -> list[SearchHit]:
+        query = fulltext_query(text)
+        if not query:
+            return []
+        return [
+            SearchHit(
+                score=float(r["score"]),
+                concept=ConceptRecord.of(r["concept"]) if r["concept"] else None,
+                note=NoteRecord.of(r["note"]) if r["note"] else None,
+            )
+            for r in self._read(q.SEARCH, query=query, limit=limit, vault=vault)
+        ]
+
+    def list_concepts(
+        self,
+        *,
+        first: int,
+        after: tuple[str, str] | None = None,
+        tag: str | None = None,
+        kind: str | None = None,
+        vault: str | None = None,
+    ) -> ConceptPage:
+        rows = self._read(
+            q.LIST_CONCEPTS,
+            vault=vault,
+            kind=kind,
+            tag=tag,
+            after_name=after[0] if after else None,
+            after_uid=after[1] if after else None,
+            take=first + 1,
+        )
+        row = rows[0]
+        page = [ConceptRecord.of(c) for c in row["page"]]
+        return ConceptPage(total=int(row["total"]), items=tuple(page[:first]), has_next=len(page) > first)
+
+    def connection(self, source: str, target: str) -> ConnectionRecord | None:
+        rows = self._read(q.CONNECTION, source=source, target=target)
+        if not rows:
+            return None
+        row = rows[0]
+        return ConnectionRecord(
+            concepts=tuple(ConceptRecord.of(n) for n in row["nodes"]),
+            edges=tuple(
+                EdgeRecord(type=e["type"], source=e["source"], target=e["target"], assertion=Assertion.of(e))
+                for e in row["relations"]
+            ),
+        )
+
+    def stats(self, vault: str | None = None) -> StatsRecord:
+        row = self._read(q.STATS, vault=vault)[0]
+        return StatsRecord(
+            vaults=int(row["vaults"]),
+            notes=int(row["notes"]),
+            concepts=int(row["concepts"]),
+            tags=int(row["tags"]),
+            resources=int(row["resources"]),
+            relations={r["type"]: int(r["count"]) for r in row["relations"]},
+        )
+
+    def vaults(self) -> list[VaultRecord]:
+        return [
+            VaultRecord(
+                name=r["name"],
+                root=r["root"],
+                notes=int(r["notes"] or 0),
+                concepts=int(r["concepts"] or 0),
+                relations=int(r["relations"] or 0),
+                problems=int(r["problems"] or 0),
+                last_change_at=r["last_change_at"],
+            )
+            for r in self._read(q.VAULTS)
+        ]
+
+
+# Overviews before deep dives before hands-on notes: the order a reader wants them in.
+_NOTE_KIND_ORDER = {"overview": 0, "concept": 1, "note": 1, None: 1, "deep_dive": 2, "practice": 3, "implementation": 4}
+
+
+def _note_rank(kind: str | None) -> int:
+    return _NOTE_KIND_ORDER.get(kind, 2)
+
+
+_LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
+
+
+def fulltext_query(text: str) -> str:
+    """A Lucene query for the user's words: each word escaped, matched exactly or (4+ chars) fuzzily."""
+    terms: list[str] = []
+    for word in text.split():
+        escaped = "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in word)
+        if not escaped:
+            continue
+        terms.append(f"({escaped} OR {escaped}~1)" if len(word) >= 4 and word.isascii() else escaped)
+    return " ".join(terms)

@@ -1,0 +1,249 @@
+"""Every read-only Cypher statement the API and `kg path` send, as named constants.
+
+Reads never write: the reader runs them in READ access mode. Lists of ids come in as one
+`UNWIND $uids` parameter so a DataLoader batch is one round trip, never one query per node.
+"""
+
+from __future__ import annotations
+
+# Relations that put a concept on a learning path, read from the dependent concept X:
+# X requires A when (A)-[:PREREQUISITE_OF]->(X), (X)-[:VARIANT_OF]->(A) or (X)-[:IMPLEMENTS]->(A).
+REQUIRES_IN = "PREREQUISITE_OF"
+REQUIRES_OUT = "VARIANT_OF|IMPLEMENTS"
+TYPED = "PREREQUISITE_OF|VARIANT_OF|IMPLEMENTS|PART_OF|NEXT|RELATED_TO"
+
+CONCEPT_FIELDS = "{.uid, .vault, .key, .name, .aliases, .kind, .description}"
+NOTE_FIELDS = "{.uid, .vault, .path, .title, .kind, .description, .tags, .minutes, .cjk_chars, .words}"
+ASSERTION_FIELDS = "{.rule, .confidence, .evidence, .note, .line}"
+
+PING = "RETURN 1 AS ok"
+
+# --- learning path ---------------------------------------------------------------------------------
+
+# How many breadth-first levels one closure round trip walks. Deeper closures continue in another
+# round trip from the last level (rare: a chain of more than this many prerequisites).
+CLOSURE_LEVELS = 12
+
+
+def _closure_query(levels: int) -> str:
+    """Breadth-first closure over requires-edges, unrolled `levels` times in one statement.
+
+    Why not a quantified path pattern: `ANY SHORTEST (t)((a)-[r]-(b) WHERE <direction depends on
+    type(r)>)*(x)` cannot inline the direction test on Neo4j 5.26, so it enumerates paths and
+    does not finish on a dense graph with parallel edges (measured: >120 s on 100 nodes). Each
+    level here is one expansion of the frontier, de-duplicated against everything seen, so the
+    work is linear in the edges of the closure (measured: ~85 ms for a 542-node closure in a
+    3000-node graph with 36k parallel edges). Every row is one concept of the closure with its
+    outgoing requires-edges (all of them end inside the closure) and the notes about it.
+    """
+    parts = [
+        "MATCH (t:Concept) WHERE t.uid IN $start",
+        "WITH collect(t) AS f0",
+        "WITH f0, f0 AS seen0",
+    ]
+    for k in range(1, levels + 1):
+        carried = ", ".join(f"f{i}" for i in range(k))
+        parts.append(
+            f"""CALL (f{k - 1}, seen{k - 1}) {{
+  UNWIND f{k - 1} AS x
+  CALL (x) {{
+    MATCH (x)<-[r:{REQUIRES_IN}]-(y:Concept) WHERE r.confidence >= $min RETURN y
+    UNION
+    MATCH (x)-[r:{REQUIRES_OUT}]->(y:Concept) WHERE r.confidence >= $min RETURN y
+  }}
+  WITH DISTINCT y WHERE NOT y IN seen{k - 1} AND NOT y.uid IN $exclude
+  RETURN collect(y) AS f{k}
+}}
+WITH {carried}, f{k}, seen{k - 1} + f{k} AS seen{k}"""
+        )
+    all_levels = ", ".join(f"f{i}" for i in range(levels + 1))
+    parts.append(
+        f"""WITH [{all_levels}] AS levels
+UNWIND range(0, size(levels) - 1) AS depth
+UNWIND levels[depth] AS x
+CALL (x) {{
+  MATCH (y:Concept)-[r:{REQUIRES_IN}]->(x) WHERE r.confidence >= $min
+  RETURN collect(r {{type: type(r), required: y.uid, source: y.uid, target: x.uid,
+                     .rule, .confidence, .evidence, .note, .line}}) AS incoming
+}}
+CALL (x) {{
+  MATCH (x)-[r:{REQUIRES_OUT}]->(y:Concept) WHERE r.confidence >= $min
+  RETURN collect(r {{type: type(r), required: y.uid, source: x.uid, target: y.uid,
+                     .rule, .confidence, .evidence, .note, .line}}) AS outgoing
+}}
+CALL (x) {{
+  MATCH (n:Note)-[:ABOUT]->(x)
+  RETURN collect(n {NOTE_FIELDS}) AS notes
+}}
+RETURN x {CONCEPT_FIELDS} AS concept, depth, incoming + outgoing AS requires, notes"""
+    )
+    return "\n".join(parts)
+
+
+LEARNING_PATH_CLOSURE = _closure_query(CLOSURE_LEVELS)
+
+# --- resolving names -------------------------------------------------------------------------------
+
+# Each probe: {text, lower (file stem of the spelling), path (without .md), keys}. Ranked:
+# 3 = display name, 2 = alias or key, 1 = title/path of a note about it (`GRPO-手撕实操` reaches
+# GRPO through its implementation note).
+RESOLVE_EXACT = f"""
+UNWIND $probes AS probe
+CALL (probe) {{
+  MATCH (c:Concept)
+  WHERE ($vault IS NULL OR c.vault = $vault) AND toLower(c.name) = probe.lower
+  RETURN c, 3 AS rank
+  UNION
+  MATCH (c:Concept)
+  WHERE ($vault IS NULL OR c.vault = $vault)
+    AND (c.key IN probe.keys OR any(a IN coalesce(c.aliases, []) WHERE toLower(a) = probe.lower))
+  RETURN c, 2 AS rank
+  UNION
+  MATCH (n:Note)-[:ABOUT]->(c:Concept)
+  WHERE ($vault IS NULL OR n.vault = $vault)
+    AND (toLower(n.title) = probe.lower OR toLower(n.path) = probe.path + '.md')
+  RETURN c, 1 AS rank
+}}
+WITH probe, c, max(rank) AS rank
+RETURN probe.text AS text, rank, c {CONCEPT_FIELDS} AS concept
+"""
+
+# All spellings, for typo-tolerant matching and suggestions when no exact spelling matched.
+CONCEPT_SPELLINGS = f"""
+MATCH (c:Concept) WHERE $vault IS NULL OR c.vault = $vault
+RETURN c {CONCEPT_FIELDS} AS concept
+"""
+
+# --- exploration ------------------------------------------------------------------------------------
+
+CONCEPT_BY_NAME = RESOLVE_EXACT
+
+CONCEPTS_BY_UID = f"""
+UNWIND $uids AS uid
+MATCH (c:Concept {{uid: uid}})
+RETURN uid, c {CONCEPT_FIELDS} AS concept
+"""
+
+# Both directions of every typed relation of each concept, one row per assertion.
+CONCEPT_RELATIONS = f"""
+UNWIND $uids AS uid
+MATCH (c:Concept {{uid: uid}})
+CALL (c) {{
+  MATCH (c)-[r:{TYPED}]->(o:Concept) RETURN r, o, 'OUT' AS direction
+  UNION ALL
+  MATCH (c)<-[r:{TYPED}]-(o:Concept) RETURN r, o, 'IN' AS direction
+}}
+RETURN uid, type(r) AS type, direction, o {CONCEPT_FIELDS} AS other, r {ASSERTION_FIELDS} AS assertion
+ORDER BY uid, type, direction, other.name, other.uid, assertion.note, assertion.line, assertion.rule
+"""
+
+NOTES_ABOUT = f"""
+UNWIND $uids AS uid
+MATCH (n:Note)-[:ABOUT]->(:Concept {{uid: uid}})
+RETURN uid, n {NOTE_FIELDS} AS note
+ORDER BY uid, note.path
+"""
+
+NOTES_MENTIONING = f"""
+UNWIND $uids AS uid
+MATCH (n:Note)-[m:MENTIONS]->(:Concept {{uid: uid}})
+RETURN uid, n {NOTE_FIELDS} AS note, m.count AS count, m.line AS line
+ORDER BY uid, count DESC, note.path
+"""
+
+# A concept's tags: the tags of the notes about it.
+CONCEPT_TAGS = """
+UNWIND $uids AS uid
+MATCH (:Concept {uid: uid})<-[:ABOUT]-(:Note)-[:TAGGED]->(t:Tag)
+RETURN uid, t.name AS tag
+ORDER BY uid, tag
+"""
+
+NOTE_BY_PATH = f"""
+MATCH (n:Note {{path: $path}}) WHERE $vault IS NULL OR n.vault = $vault
+RETURN n {NOTE_FIELDS} AS note
+ORDER BY note.vault
+"""
+
+NOTE_CONCEPTS = f"""
+UNWIND $uids AS uid
+MATCH (:Note {{uid: uid}})-[:ABOUT]->(c:Concept)
+RETURN uid, c {CONCEPT_FIELDS} AS concept
+ORDER BY uid, concept.name
+"""
+
+NOTE_LINKS = f"""
+UNWIND $uids AS uid
+MATCH (n:Note {{uid: uid}})
+CALL (n) {{
+  MATCH (n)-[:LINKS_TO]->(o:Note) RETURN o, 'OUT' AS direction
+  UNION ALL
+  MATCH (n)<-[:LINKS_TO]-(o:Note) RETURN o, 'IN' AS direction
+}}
+RETURN uid, direction, o {NOTE_FIELDS} AS note
+ORDER BY uid, direction, note.path
+"""
+
+NOTE_RESOURCES = """
+UNWIND $uids AS uid
+MATCH (:Note {uid: uid})-[:CITES]->(r:Resource)
+RETURN uid, r.url AS url
+ORDER BY uid, url
+"""
+
+SEARCH = f"""
+CALL db.index.fulltext.queryNodes('kg_fulltext', $query, {{limit: $limit}}) YIELD node, score
+WHERE $vault IS NULL OR node.vault = $vault
+RETURN score,
+       CASE WHEN node:Concept THEN node {CONCEPT_FIELDS} END AS concept,
+       CASE WHEN node:Note THEN node {NOTE_FIELDS} END AS note
+ORDER BY score DESC, coalesce(node.name, node.title), node.uid
+LIMIT $limit
+"""
+
+# Keyset pagination on (name, uid); a tag filter includes nested tags (`ai` matches `ai/llm`).
+LIST_CONCEPTS = f"""
+MATCH (c:Concept)
+WHERE ($vault IS NULL OR c.vault = $vault)
+  AND ($kind IS NULL OR c.kind = $kind)
+  AND ($tag IS NULL OR EXISTS {{
+        MATCH (c)<-[:ABOUT]-(:Note)-[:TAGGED]->(t:Tag)
+        WHERE t.name = $tag OR t.name STARTS WITH $tag + '/'
+      }})
+WITH c ORDER BY c.name, c.uid
+WITH collect(c) AS all
+RETURN size(all) AS total,
+       [c IN all WHERE $after_name IS NULL OR c.name > $after_name
+                       OR (c.name = $after_name AND c.uid > $after_uid) | c {CONCEPT_FIELDS}][0..$take] AS page
+"""
+
+# The shortest chain of typed relations (either direction) between two concepts.
+CONNECTION_MAX_HOPS = 10
+CONNECTION = f"""
+MATCH (a:Concept {{uid: $source}}), (b:Concept {{uid: $target}})
+MATCH p = ANY SHORTEST (a)-[:{TYPED}]-{{1,{CONNECTION_MAX_HOPS}}}(b)
+RETURN [n IN nodes(p) | n {CONCEPT_FIELDS}] AS nodes,
+       [r IN relationships(p) | r {{type: type(r), source: startNode(r).uid, target: endNode(r).uid,
+                                  .rule, .confidence, .evidence, .note, .line}}] AS relations
+"""
+
+STATS = f"""
+CALL () {{ MATCH (v:Vault) WHERE $vault IS NULL OR v.name = $vault RETURN count(v) AS vaults }}
+CALL () {{ MATCH (n:Note) WHERE $vault IS NULL OR n.vault = $vault RETURN count(n) AS notes }}
+CALL () {{ MATCH (c:Concept) WHERE $vault IS NULL OR c.vault = $vault RETURN count(c) AS concepts }}
+CALL () {{ MATCH (t:Tag) WHERE $vault IS NULL OR t.vault = $vault RETURN count(t) AS tags }}
+CALL () {{ MATCH (r:Resource) WHERE $vault IS NULL OR r.vault = $vault RETURN count(r) AS resources }}
+CALL () {{
+  MATCH (:Concept)-[r:{TYPED}]->(:Concept) WHERE $vault IS NULL OR r.vault = $vault
+  WITH type(r) AS type, count(r) AS n ORDER BY type
+  RETURN collect({{type: type, count: n}}) AS relations
+}}
+RETURN vaults, notes, concepts, tags, resources, relations
+"""
+
+VAULTS = """
+MATCH (v:Vault)
+RETURN v.name AS name, v.root AS root, v.notes AS notes, v.concepts AS concepts,
+       v.relations AS relations, v.problems AS problems, toString(v.last_change_at) AS last_change_at
+ORDER BY name
+"""

@@ -1,0 +1,46 @@
+"""Fixtures for the API tests: the hand-written RL graph in a real Neo4j, and an httpx client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from neo4j import Driver
+from rl_graphs import rl_graph
+
+from kg.api import create_app
+from kg.settings import Settings
+from kg.store.sync import VaultSync
+
+
+@pytest.fixture
+def rl_vault(neo4j_driver: Driver, clean_db: None) -> Iterator[Driver]:
+    VaultSync(neo4j_driver).sync("rl", "/vaults/rl", rl_graph())
+    yield neo4j_driver
+
+
+@pytest.fixture
+def api_settings() -> Settings:
+    return Settings(query_timeout_s=10.0)
+
+
+@pytest.fixture
+async def client(rl_vault: Driver, api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(api_settings, driver=rl_vault)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kg.test") as c:
+        yield c
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
