@@ -365,12 +365,17 @@ def _outline_entries(note: Note, scan: MarkdownScan) -> list[OutlineEntry]:
     return entries
 
 
-def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = "utf-8") -> ParsedNote:
-    """Parse one note's text (pure; never raises on any string). `path` is vault-relative POSIX."""
+def parse_note(
+    path: str, text: str, *, content_hash: str = "", encoding: str = "utf-8", utf8_length: int | None = None
+) -> ParsedNote:
+    """Parse one note's text (pure; never raises on any string). `path` is vault-relative POSIX;
+    `utf8_length`, when the caller knows it, is the length of `text` encoded as UTF-8."""
     if text.startswith("\ufeff"):
         text = text[1:]
+        utf8_length = None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+        utf8_length = None
     fm = split_front_matter(text)
     body = blank(text[: fm.end]) + text[fm.end :] if fm.end else text
     scan = scan_markdown(body)
@@ -402,9 +407,13 @@ def parse_note(path: str, text: str, *, content_hash: str = "", encoding: str = 
     if names and title and concept_key(title) != concept_key(source):
         title_names = [c for c in names_in(title) if c.key != names[0].key][:1]
 
-    # Cheap estimates for reading time: characters of 3+ UTF-8 bytes (CJK) and whitespace-split words.
-    cjk = (len(body.encode("utf-8", "surrogatepass")) - len(body)) // 2 if not body.isascii() else 0
-    words = len(scan.masked.split())
+    # Cheap estimates for reading time: characters of 3 UTF-8 bytes (CJK) from the UTF-8 length
+    # (given by the reader when it has the bytes), and words from the spaces between them.
+    if body.isascii():
+        cjk = 0
+    else:
+        cjk = ((utf8_length or len(body.encode("utf-8", "surrogatepass"))) - len(text)) // 2
+    words = body.count(" ") + body.count("\n") - body.count("  ") - body.count("\n\n")
     note = Note(
         path=path,
         title=title,
@@ -610,7 +619,11 @@ def read_note_file(file: NoteFile, problems: list[Problem]) -> ParsedNote | None
     elif not decoded.repaired and decoded.message:
         problems.append(Problem(file.path, ProblemKind.OTHER, decoded.message))
     parsed = parse_note(
-        file.path, decoded.text, content_hash=hashlib.sha256(raw).hexdigest(), encoding=decoded.encoding
+        file.path,
+        decoded.text,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        encoding=decoded.encoding,
+        utf8_length=len(raw) if decoded.encoding == "utf-8" and not decoded.repaired else None,
     )
     problems.extend(parsed.problems)
     return parsed
@@ -1018,9 +1031,12 @@ def read_vault_parsed(
     return graph, parsed, index
 
 
-def read_vault(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Graph:
-    """A vault directory in, a `Graph` out: notes, concepts, outline relations, problems."""
-    return read_vault_parsed(Path(root), max_file_bytes=max_file_bytes)[0]
+def read_vault(
+    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules: Sequence[RelationRule] | None = None
+) -> Graph:
+    """A vault directory in, a `Graph` out: notes, concepts, relations, problems.
+    `rules` defaults to `default_rules()` (the outline rule plus `ingest.relations.RULES`)."""
+    return read_vault_parsed(Path(root), max_file_bytes=max_file_bytes, rules=rules)[0]
 
 
 __all__ = [

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingest.export import to_graphml, to_json
-from ingest.vault import read_vault
+from ingest.vault import outline_relations, read_vault
 from kg.cli import app
 from kg.model import Graph
 
@@ -20,7 +20,7 @@ GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 
 @pytest.fixture(scope="module")
 def graph() -> Graph:
-    return read_vault(BASIC)
+    return read_vault(BASIC, rules=[outline_relations])
 
 
 def test_json_contract(graph: Graph) -> None:
@@ -49,7 +49,7 @@ def test_json_contract(graph: Graph) -> None:
 
 
 def test_json_is_deterministic(graph: Graph) -> None:
-    assert to_json(read_vault(BASIC)) == to_json(graph)
+    assert to_json(read_vault(BASIC, rules=[outline_relations])) == to_json(graph)
 
 
 def test_graphml_is_well_formed_with_typed_nodes_and_edges(graph: Graph) -> None:

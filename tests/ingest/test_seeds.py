@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.concepts import ConceptIndex, is_boilerplate
-from ingest.vault import read_vault_parsed
+from ingest.vault import outline_relations, read_vault_parsed
 from kg.model import Graph, ProblemKind, RelationType
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
@@ -27,7 +27,7 @@ def seed_vault(tmp_path_factory: pytest.TempPathFactory) -> tuple[Graph, dict[st
         target = root / f"{seed.stem}.md"
         shutil.copyfile(seed, target)
         paths[seed.name[:3]] = target.name
-    graph, _, index = read_vault_parsed(root)
+    graph, _, index = read_vault_parsed(root, rules=[outline_relations])
     return graph, paths, index
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.vault import parse_note, read_vault, read_vault_parsed
+from ingest.vault import outline_relations, parse_note, read_vault, read_vault_parsed
+
+# Only this issue's rule, so these tests do not depend on the typed-relation rules.
+RULES = [outline_relations]
 from kg.model import Graph, Link, ProblemKind, RelationType
 
 BASIC = Path(__file__).resolve().parents[1] / "vaults" / "basic"
@@ -17,7 +20,7 @@ BASIC = Path(__file__).resolve().parents[1] / "vaults" / "basic"
 
 @pytest.fixture(scope="module")
 def graph() -> Graph:
-    return read_vault(BASIC)
+    return read_vault(BASIC, rules=RULES)
 
 
 def links(graph: Graph, path: str) -> list[Link]:
@@ -174,7 +177,7 @@ def test_mentions_carry_context(graph: Graph) -> None:
 
 
 def test_parsed_note_context_for_relation_rules() -> None:
-    _, parsed, index = read_vault_parsed(BASIC)
+    _, parsed, index = read_vault_parsed(BASIC, rules=RULES)
     roadmap = next(p for p in parsed if p.path == "RL/RL 路线图.md")
     quote = roadmap.context(10)
     assert quote.text == "> 前置知识：[[Transformer]]"
@@ -204,7 +207,7 @@ def vault_copy(tmp_path: Path) -> Iterator[Path]:
 def test_size_cap_is_a_reported_skip(vault_copy: Path) -> None:
     big = vault_copy / "big.md"
     big.write_text("# big\n" + "x" * 5000, encoding="utf-8")
-    graph = read_vault(vault_copy, max_file_bytes=4000)
+    graph = read_vault(vault_copy, max_file_bytes=4000, rules=RULES)
     assert "big.md" not in graph.notes
     assert [p.path for p in graph.problems if p.kind is ProblemKind.TOO_LARGE] == ["big.md"]
     assert "RL/PPO.md" in graph.notes
@@ -218,7 +221,7 @@ def test_symlinks_out_of_the_vault_are_reported_not_followed(vault_copy: Path, t
     (vault_copy / "linked-dir").symlink_to(secret_dir, target_is_directory=True)
     (vault_copy / "linked.md").symlink_to(secret_dir / "secret.md")
     (vault_copy / "inside.md").symlink_to(vault_copy / "RL" / "PPO.md")
-    graph = read_vault(vault_copy)
+    graph = read_vault(vault_copy, rules=RULES)
     assert not any("secret" in path or path.startswith("linked") for path in graph.notes)
     assert "leaked" not in graph.concepts
     assert sorted(p.path for p in graph.problems if p.kind is ProblemKind.OUTSIDE_VAULT) == [
@@ -235,7 +238,7 @@ def test_unreadable_file_is_a_problem(vault_copy: Path) -> None:
     locked = vault_copy / "locked.md"
     locked.write_text("# locked", encoding="utf-8")
     locked.chmod(0)
-    graph = read_vault(vault_copy)
+    graph = read_vault(vault_copy, rules=RULES)
     assert [p.path for p in graph.problems if p.kind is ProblemKind.UNREADABLE] == ["locked.md"]
 
 
@@ -252,7 +255,7 @@ SAMPLE_EXPECTED = Path(__file__).resolve().parents[1] / "vaults" / "SAMPLE_VAULT
 def test_sample_vault_every_listed_spelling_reaches_its_notes_concept() -> None:
     import re
 
-    graph, _, index = read_vault_parsed(SAMPLE_VAULT)
+    graph, _, index = read_vault_parsed(SAMPLE_VAULT, rules=RULES)
     rows = re.findall(r"^\| (.+?) \| (.+?\.md) \| (.*?) \|$", SAMPLE_EXPECTED.read_text(encoding="utf-8"), re.M)
     assert len(rows) >= 40
     wrong: list[tuple[str, str, str | None, str | None]] = []
