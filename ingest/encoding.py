@@ -296,16 +296,16 @@ def _candidates(lead: int, present: bytes) -> tuple[str, ...]:
 class _ClusterParse:
     slots: list[tuple[str, ...]]  # one entry per output character; >1 entries = ambiguous
     damaged: int  # characters that had lost bytes
-    strict_ok: bool  # looks like mojibake on its own (more continuation bytes kept than lost)
+    complete: int  # multibyte characters with all their bytes
     parseable: bool  # no orphan continuation byte, no invalid lead byte
 
 
-_UNPARSEABLE = _ClusterParse([], 0, False, False)
+_UNPARSEABLE = _ClusterParse([], 0, 0, False)
 
 
 def _parse_cluster(raw: bytes) -> _ClusterParse:
     slots: list[tuple[str, ...]] = []
-    present_total = missing_total = damaged = 0
+    damaged = complete = 0
     i, size = 0, len(raw)
     while i < size:
         lead = raw[i]
@@ -317,9 +317,8 @@ def _parse_cluster(raw: bytes) -> _ClusterParse:
             j += 1
         present = raw[i + 1 : j]
         missing = n - 1 - len(present)
-        present_total += len(present)
-        missing_total += missing
         if missing == 0:
+            complete += 1
             try:
                 slots.append((raw[i:j].decode("utf-8"),))
             except UnicodeDecodeError:  # overlong / surrogate: cannot come from valid UTF-8
@@ -329,7 +328,7 @@ def _parse_cluster(raw: bytes) -> _ClusterParse:
             cands = _candidates(lead, bytes(present)) if missing <= _MAX_MISSING_PER_CHAR else ()
             slots.append(cands or ("\ufffd",))
         i = j
-    return _ClusterParse(slots, damaged, present_total > 0 and present_total >= missing_total, True)
+    return _ClusterParse(slots, damaged, complete, True)
 
 
 def _best_path(slots: Sequence[tuple[str, ...]], left: str, right: str, table: FreqTable) -> list[str]:
@@ -396,10 +395,13 @@ class _Repair:
 def _repair(text: str, table: FreqTable) -> _Repair | None:
     matches = list(_CLUSTER.finditer(text))
     parses = [_parse_cluster(bytes(_BYTE_OF[c] for c in m.group())) for m in matches]
-    strict = sum(p.strict_ok for p in parses)
-    if strict == 0 or strict * 2 < len(parses):
-        return None  # not mojibake: mostly genuine Latin text, or nothing to fix
     kept = [(m, p) for m, p in zip(matches, parses, strict=True) if p.parseable]
+    # Mojibake: most clusters parse as UTF-8, and most characters in them came through whole (the
+    # damage takes ~1 continuation byte in 8). Genuine Latin text ("Tomáš", "naïve") fails this.
+    complete = sum(p.complete for _, p in kept)
+    if not complete or complete < sum(p.damaged for _, p in kept) or 2 * len(kept) < len(matches):
+        return None
+    gain = 0.0  # log-likelihood of the repaired clusters minus that of the text as it stands
     # Clusters separated only by spaces/tabs are decided together (one Viterbi segment), with the
     # nearest non-space characters outside them as context.
     out: list[str] = []
@@ -407,7 +409,7 @@ def _repair(text: str, table: FreqTable) -> _Repair | None:
     segment: list[tuple[re.Match[str], _ClusterParse]] = []
 
     def flush(right: str) -> None:
-        nonlocal pos
+        nonlocal pos, gain
         if not segment:
             return
         start = segment[0][0].start()
@@ -417,6 +419,8 @@ def _repair(text: str, table: FreqTable) -> _Repair | None:
         for m, p in segment:
             out.append(text[pos : m.start()])
             out.append("".join(chars[k : k + len(p.slots)]))
+            gain += sum(math.log(table.p_uni(c)) for c in chars[k : k + len(p.slots)])
+            gain -= sum(math.log(table.p_uni(c)) for c in m.group())
             k += len(p.slots)
             pos = m.end()
         segment.clear()
@@ -431,6 +435,8 @@ def _repair(text: str, table: FreqTable) -> _Repair | None:
         end = segment[-1][0].end()
         flush(_first_context(text[end : end + 64]))
     out.append(text[pos:])
+    if gain <= 0:  # "1×”" reads better than the Hebrew "1ה" it also parses as: leave it
+        return None
     repaired = "".join(out)
     lost = repaired.count("\ufffd") - text.count("\ufffd")
     rebuilt = sum(p.damaged for _, p in kept) - lost
@@ -488,7 +494,7 @@ def _decode_base(raw: bytes) -> tuple[str, str, int, str | None]:
             f"invalid UTF-8: {bad} byte sequence(s) could not be decoded and were replaced by U+FFFD",
         )
     try:
-        return body.decode("gb18030"), "gb18030", 0, None
+        return body.decode("gb18030"), "gb18030", 0, "not UTF-8; read as GB18030 (GBK), the Chinese legacy encoding"
     except UnicodeDecodeError:
         pass
     try:
