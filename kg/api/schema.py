@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
 from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
@@ -190,7 +192,14 @@ class Query:
         ]
 
 
-schema = strawberry.Schema(
+class KgSchema(strawberry.Schema):
+    """Logs only unexpected errors (with their traceback, server-side); a user's unknown concept is no incident."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        super().process_errors([e for e in errors if not is_public(e)], execution_context)
+
+
+schema = KgSchema(
     query=Query,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
