@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from ingest import patterns as P
 from kg.model import Link
