@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
 
     # kg's own state: launcher build, jars cache and the local Neo4j's data dir live under here.
-    home: Path = Field(default_factory=default_home, validation_alias="KG_HOME")
+    # Not a field named `home`: with populate_by_name, pydantic-settings would also read $HOME into it.
+    kg_home: Path = Field(default_factory=default_home, validation_alias="KG_HOME")
     neo4j_bolt_port: int = Field(default=7687, validation_alias="KG_NEO4J_BOLT_PORT")
     neo4j_http_port: int = Field(default=7474, validation_alias="KG_NEO4J_HTTP_PORT")
     neo4j_data_dir: Path | None = Field(default=None, validation_alias="KG_NEO4J_DATA_DIR")
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, validation_alias="KG_GRAPHIQL")
     query_timeout_s: float = Field(default=10.0, validation_alias="KG_QUERY_TIMEOUT")
     relations_config: Path | None = Field(default=None, validation_alias="KG_RELATIONS_CONFIG")
+
+    @property
+    def home(self) -> Path:
+        return self.kg_home
 
     @property
     def data_dir(self) -> Path:
