@@ -1,0 +1,156 @@
+"""RefD — reference distance over the note link graph (Liang, Wu, Huang, Giles; EMNLP 2015).
+
+A weak, vault-wide prerequisite signal: if the concepts that A's notes link to tend to link to B,
+while the concepts B's notes link to rarely link back to A, then B is likely a prerequisite of A.
+
+    RefD(A, B) = Σ_c w(c, A)·r(c, B) / Σ_c w(c, A)  −  Σ_c w(c, B)·r(c, A) / Σ_c w(c, B)
+
+with w(c, A) = 1 when a note about A links to concept c, r(c, B) = 1 when a note about c links
+to B, and c ranging over the concepts that have notes (other than A and B). RefD(A, B) ≥ θ gives
+`(B)-[:PREREQUISITE_OF]->(A)` with the `statistics.refd` confidence. Only linked pairs (A links to
+B or B links to A) are scored, so the cost follows the number of links, not concepts squared.
+
+RefD is a gap filler: a pair that the other rules already order (either way, directly or through
+other concepts) gets no RefD edge, so the weakest signal never contradicts a stronger one. MOCs and
+roadmaps are left out of the link graph (they link to everything).
+
+The relation is attributed to the note of A that links to B (else the note of B that links to A),
+at that link's line, so it is retracted with that note.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ingest.concepts import ConceptIndex
+from ingest.relation_rules import RefdSettings
+from kg.model import Relation, RelationType
+
+if TYPE_CHECKING:
+    from ingest.vault import ParsedNote
+
+
+@dataclass(frozen=True, slots=True)
+class LinkGraph:
+    """Concept-level links: which concepts each concept's notes link to, and where."""
+
+    out: dict[str, set[str]]  # concept (with notes) -> concepts its notes link to
+    where: dict[tuple[str, str], tuple[str, int]]  # (from, to) -> (note path, line) of the first such link
+
+
+def link_graph(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> LinkGraph:
+    out: dict[str, set[str]] = defaultdict(set)
+    where: dict[tuple[str, str], tuple[str, int]] = {}
+    outline_concepts = {index.key_of(p.note.about[0]) for p in parsed_notes if p.outline and p.note.about}
+    for parsed in sorted(parsed_notes, key=lambda p: p.path):
+        note = parsed.note
+        if not note.about or parsed.outline:
+            continue  # MOCs and roadmaps link to everything: they would make every pair look related
+        source = index.key_of(note.about[0])
+        out.setdefault(source, set())
+        for link in note.links:
+            if link.concept is None or link.kind == "url":
+                continue
+            target = link.concept
+            if target == source or target in outline_concepts:
+                continue
+            out[source].add(target)
+            where.setdefault((source, target), (note.path, link.line))
+    return LinkGraph(dict(out), where)
+
+
+def refd(graph: LinkGraph, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
+    """RefD(a, b) and its four counts (a's neighbours that link to b, a's neighbours; and back)."""
+    out = graph.out
+    a_neighbours = [c for c in out.get(a, ()) if c in out and c not in (a, b)]
+    b_neighbours = [c for c in out.get(b, ()) if c in out and c not in (a, b)]
+    a_to_b = sum(1 for c in a_neighbours if b in out[c])
+    b_to_a = sum(1 for c in b_neighbours if a in out[c])
+    first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
+    second = b_to_a / len(b_neighbours) if b_neighbours else 0.0
+    return first - second, (a_to_b, len(a_neighbours), b_to_a, len(b_neighbours))
+
+
+def _requires_graph(relations: Sequence[Relation]) -> dict[str, set[str]]:
+    """dependent -> concepts it requires, from the other rules' relations."""
+    graph: dict[str, set[str]] = defaultdict(set)
+    for relation in relations:
+        if relation.type is RelationType.PREREQUISITE_OF:
+            graph[relation.target].add(relation.source)
+        elif relation.type in (RelationType.VARIANT_OF, RelationType.IMPLEMENTS):
+            graph[relation.source].add(relation.target)
+    return graph
+
+
+def _requires_transitively(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen = {start}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        for nxt in graph.get(node, ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
+def refd_relations(
+    parsed_notes: Sequence[ParsedNote],
+    index: ConceptIndex,
+    confidence: float,
+    settings: RefdSettings,
+    existing: Sequence[Relation] = (),
+) -> list[Relation]:
+    """RefD edges for linked concept pairs; a weak signal, so only where the other rules' relations
+    (`existing`) do not already order the pair either way — RefD fills gaps, it never argues."""
+    graph = link_graph(parsed_notes, index)
+    out = graph.out
+    requires = _requires_graph(existing)
+    pairs: set[tuple[str, str]] = set()
+    for a, targets in out.items():
+        for b in targets:
+            if b in out:
+                pairs.add((a, b) if a < b else (b, a))
+    relations: list[Relation] = []
+    for first, second in sorted(pairs):
+        score, counts = refd(graph, first, second)
+        if abs(score) < settings.threshold:
+            continue
+        dependent, required = (first, second) if score > 0 else (second, first)
+        if score < 0:
+            counts = (counts[2], counts[3], counts[0], counts[1])
+        if min(counts[1], counts[3]) < settings.min_links:
+            continue
+        if _requires_transitively(requires, dependent, required) or _requires_transitively(
+            requires, required, dependent
+        ):
+            continue  # already ordered (either way) by stronger evidence
+        located = graph.where.get((dependent, required)) or graph.where.get((required, dependent))
+        if located is None:
+            continue
+        note, line = located
+        relations.append(
+            Relation(
+                type=RelationType.PREREQUISITE_OF,
+                source=required,
+                target=dependent,
+                confidence=confidence,
+                rule="statistics.refd",
+                note=note,
+                line=line,
+                evidence=(
+                    f"RefD({dependent}, {required}) = {abs(score):.2f}: {counts[0]}/{counts[1]} of the concepts "
+                    f"{dependent} links to link to {required}; {counts[2]}/{counts[3]} of those {required} "
+                    f"links to link to {dependent}"
+                ),
+            )
+        )
+    return relations
+
+
+__all__ = ["LinkGraph", "link_graph", "refd", "refd_relations"]

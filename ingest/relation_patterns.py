@@ -1,0 +1,177 @@
+"""Regexes of the typed-relation rules (`ingest.relations`), in one place.
+
+They live beside `ingest.patterns` (which another module owns and is being tuned) rather than in it.
+All of them run on a *line view*: one line of the masked note body (code blanked) with each link
+replaced by the text a reader sees, so `支持 [[GRPO|群体相对策略优化]]` reads `支持 群体相对策略优化`
+and the link's concept is known from its span.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- explicit: keys written by the user -------------------------------------------------------------
+# Dataview inline field filling the line: `key:: value` (optionally in a list item or a quote).
+DATAVIEW_LINE_FIELD = re.compile(
+    r"^[ \t]*(?:>[ \t]*)*(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+)?([^\s:\[\]()`][^:\[\]()`]{0,60}?)::[ \t]*(.*)$"
+)
+# Dataview bracketed inline fields anywhere on a line: `[key:: value]`, `(key:: value)`.
+DATAVIEW_BRACKET_FIELD = re.compile(
+    r"\[([^\[\]():]{1,60}?)::[ \t]*((?:[^\[\]]|\[\[[^\]]*\]\])*)\]|\(([^\[\]():]{1,60}?)::[ \t]*((?:[^()]|\[\[[^\]]*\]\])*)\)"  # noqa: E501
+)
+# A typed list item: `- prerequisite [[PPO]], [[TRPO|x]]`, `- depends-on [[X]]`, `* based on: [[X]]`.
+TYPED_LIST_ITEM = re.compile(
+    r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?([A-Za-z\u3400-\u9fff][\w\-]*(?:[ \t][A-Za-z][\w\-]*)?)[ \t]*:?[ \t]+(?=\[\[)"  # noqa: E501
+)
+
+# --- line shape --------------------------------------------------------------------------------------
+# What may open a line before its content: quote markers, list markers, task boxes, arrows, emoji.
+LINE_LEAD = re.compile(
+    r"^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX/\-]\][ \t]+)?"
+    r"(?:[\u2190-\u21ff\u2b05-\u2b07\u27a1\U0001f000-\U0001faff\u2600-\u27bf\ufe0f*_#]+[ \t]*)*"
+)
+LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|(\d{1,9})[.)])[ \t]+")
+ORDERED_LIST_MARKER = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")
+# `label：` at the start of a line's content (after LINE_LEAD); not a Dataview `::`.
+LINE_LABEL = re.compile(
+    r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])[ \t]*(?:\*\*)?[ \t]*"
+)
+# Emphasis markers dropped from the line view.
+EMPHASIS = re.compile(r"\*\*|__|~~|==")
+BARE_URL = re.compile(r"https?://[^\s<>\"'，。；）)\]]+|www\.[^\s<>\"'，。；）)\]]+")
+
+# --- names in a line view ---------------------------------------------------------------------------
+# A Latin-script name token: GRPO, veRL, Qwen2.5-VL, REINFORCE++, Dr.GRPO, Llama.cpp.
+LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\-.+/][A-Za-z0-9]+)*\+*")
+LATIN_TOKEN_END = re.compile(r"[A-Za-z0-9+]$")
+# Words skipped before an object: `支持了`, `支持多种`, `based on the`, `supports both`.
+OBJECT_FILLER = re.compile(
+    r"(?:[ \t]+|了|的|对|对于|多种|各种|主流的?|常见的?|经典的?|火山引擎|字节跳动|开源的?|"
+    r"(?:the|a|an|both|its|their|several|many|all|popular)\b)+",
+    re.I,
+)
+# Between two names of a list: `、`, `,`, `/`, `+`, `&`, `和`, `与`, `及`, `以及`, `或`, `and`, `or`.
+NAME_LIST_SEPARATOR = re.compile(
+    r"[ \t]*(?:、|,|/|／|\+|＋|&|以及|和|与|及|或|\band\b|\bor\b|\bas well as\b)[ \t]*", re.I
+)
+# An optional parenthetical right after a name (an alias or a remark): `（GRPO）`, `(Proximal …)`.
+TRAILING_PARENTHETICAL = re.compile(r"[ \t]*(?:（[^（）\n]{0,60}）|\([^()\n]{0,60}\))")
+# Words that end a clause subject without being part of it: `EasyR1 是`, `veRL also`, `它目前`.
+SUBJECT_TAIL = re.compile(
+    r"(?:[ \t]+|是|也|还|都|则|就|已|已经|主要|目前|同时|均|可以|能够|可|直接|原生|完整|"
+    r"\b(?:is|are|was|were|also|now|natively|fully|which|that|itself|directly)\b)+$",
+    re.I,
+)
+PRONOUN_SUBJECT = re.compile(r"^(?:两者|二者|它们|这两者|这两个|两个|both|they|these|both of them)", re.I)
+# Where a clause starts: after a sentence/clause break or a colon.
+CLAUSE_BREAK = re.compile(r"[，。；;！？!?：:]|,[ \t]|\.[ \t]")
+# Characters that may stand right before/after a name that an arrow joins.
+NAME_BOUNDARY = "（(、,，:：/ \t[「『\"'“‘"
+
+# --- cue phrases ------------------------------------------------------------------------------------
+# prerequisite: `S builds on X`, `以 X 为基础`, `建立在 X 之上`, `需要先了解 X`, `assumes familiarity with X`.
+BUILDS_ON_OBJECT_AFTER = re.compile(
+    r"\b(?:builds?|built|building)[ \t]+(?:up)?on(?:[ \t]+top[ \t]+of)?\b|"
+    r"\b(?:requires|assumes|needs)[ \t]+(?:(?:some|basic|an?|prior)[ \t]+)?"
+    r"(?:understanding|knowledge|familiarity|background)[ \t]+(?:of|with|in)\b|"
+    r"需要先(?:了解|掌握|学习|理解|学会|熟悉|看|读)(?:一下|好)?|先(?:了解|掌握|学习|学会|熟悉)(?:一下|好)?|"
+    r"建立在|以(?=[^，。；\n]{1,30}为基础)",
+    re.I,
+)
+# `X 是 S 的基础/前置/前提`: X before S.
+BASIS_OF = re.compile(r"(?:是|为|构成)[ \t]*(?P<rest>.{1,40}?)[ \t]*的(?:前置知识|前置|基础|前提)(?!知识[:：])")
+# from-to: `从 A、B 到 C`, `from A to C`, chained by `再到` / `then to`.
+FROM_CUE = re.compile(r"从|\bfrom\b", re.I)
+TO_CUE = re.compile(r"[ \t]*(?:(?:一路)?(?:过渡|演进|发展|走)?到|至|\bto\b|\bthrough\b)[ \t]*", re.I)
+THEN_TO_CUE = re.compile(
+    r"[ \t]*(?:，|,)?[ \t]*(?:再到|然后到|最后到|再|\bthen(?:[ \t]+to)?\b|\band then\b)[ \t]*", re.I
+)
+# arrows between names (headings and list items).
+ARROW = re.compile(r"[ \t]*(?:→|⟶|⇒|➔|➡️?|->|=>)[ \t]*")
+# Text after an arrow that makes it navigation: `→ 另见 [[…]]`, `→ 详见`, `→ see`.
+ARROW_NAVIGATION = re.compile(r"^(?:另见|详见|参见|见|更多|see\b|more\b|details?\b)", re.I)
+# `按顺序：A、B、C`, `依次`, `in order: A, B`.
+IN_ORDER_CUE = re.compile(
+    r"(?:按(?:学习)?顺序(?:学习|阅读|排列)?|依次(?:是|为|学习|阅读)?|学习顺序(?:是|为)?|"
+    r"\bin (?:this|the following) order\b|\bin order\b)[ \t]*[:：,，]?[ \t]*",
+    re.I,
+)
+# implements: `支持 X`, `supports X` (not `支持向量机`, not negated).
+SUPPORTS_CUE = re.compile(
+    r"(?<![不未没])支持(?!向量|度|者|率)(?:了)?|(?<!not )(?<!n't )\bsupports?\b(?![ \t]+(?:for|vector))", re.I
+)
+IMPLEMENTS_CUE = re.compile(
+    r"实现了|\bimplements\b|\bis[ \t]+(?:an?|the)[ \t]+(?:[\w\-]+[ \t]+){0,2}implementation[ \t]+of\b", re.I
+)
+# `X 的开源实现在 T 中`, `implemented in T`: T implements the subject.
+IMPLEMENTED_IN_CUE = re.compile(
+    r"(?:开源|官方|参考)?实现(?:在|见于?|位于|可见于)|\bimplemented[ \t]+(?:in|by)\b|\bimplementations?[ \t]+in\b",
+    re.I,
+)
+# based-on / variant: `基于 X`, `based on X`, `a fork of X`, `forked from X`, `extends X`, `derived from X`.
+BASED_ON_CUE = re.compile(
+    r"基于|\bbased[ \t]+(?:up)?on\b|\b(?:a|the)[ \t]+fork[ \t]+of\b|\bforked[ \t]+from\b|\bextends\b|"
+    r"\bderived[ \t]+from\b|\bbuilt[ \t]+(?:on[ \t]+top[ \t]+of)\b",
+    re.I,
+)
+# `S 是 X 的变体 / 一种变体 / 改进版`; English `S is a variant of X`.
+VARIANT_OF_ZH = re.compile(
+    r"(?:是|为|属于|都是|均为|算是)[ \t]*(?P<base>.{1,40}?)[ \t]*的[ \t]*(?:一种|一个|一类|简化|改进|高效)?"
+    r"(?:变体|变种|改进版本?|衍生版本?|分支)(?![ \t]*[:：])"
+)
+VARIANT_OF_EN = re.compile(
+    r"\b(?:is|are)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:[\w\-]+[ \t]+)?(?:variants?|variations?|extensions?|"
+    r"improved[ \t]+versions?)[ \t]+of\b",
+    re.I,
+)
+# `X 的变体：A、B`, `变体有：…`, `Common variants of X: A, B`, `X variants: A, B`.
+VARIANTS_LABEL_ZH = re.compile(
+    r"(?P<de>的)?[ \t]*(?:常见|主要|其他|一些|几种|各种)?变体(?:有|包括|如)?[ \t]*[:：][ \t]*"
+)
+VARIANTS_LABEL_EN = re.compile(
+    r"\b(?:variants|variations)[ \t]+of[ \t]+(?P<base>[^:：\n]{1,40}?)[ \t]*(?:include|are|[:：])[ \t]*|"
+    r"\b(?P<base2>[A-Za-z][\w\-+.]{0,30})[ \t]+(?:variants|variations)[ \t]*(?:include|are|[:：])[ \t]*",
+    re.I,
+)
+# `A、B 等变体`, `A and other variants`: the listed names are variants of the section's concept.
+VARIANTS_TAIL = re.compile(r"[ \t]*(?:等(?:[\w\u3400-\u9fff]{0,4})?变体|(?:,[ \t]*)?and other variants\b)", re.I)
+# `比 X 更…的 Y`; `Y improves on X`, `an improved X`.
+BETTER_THAN_ZH = re.compile(r"比[ \t]*")
+BETTER_THAN_MIDDLE = re.compile(r"[ \t]*更[^，。；,;：:\n]{0,16}?的[ \t]*")
+IMPROVES_ON_CUE = re.compile(
+    r"\bimproves?[ \t]+(?:up)?on\b|\b(?:is[ \t]+)?an?[ \t]+improved[ \t]+(?:version[ \t]+of[ \t]+)?", re.I
+)
+NEGATION_BEFORE = re.compile(r"(?:不|未|没有|尚未|无法|not|n't|never|no)[ \t]*$", re.I)
+
+# --- structure ---------------------------------------------------------------------------------------
+# A note that presents a learning order (title, type, first lines).
+ROADMAP_CUE = re.compile(
+    r"学习路线|路线图|学习路径|学习顺序|按顺序|循序渐进|roadmap|learning[ \t]+path|study[ \t]+path|syllabus|curriculum|"
+    r"in[ \t]+learning[ \t]+order",
+    re.I,
+)
+# A numbered section heading: `第一章`, `1.`, `1.2`, `Chapter 3`, `Part II`.
+NUMBERED_HEADING = re.compile(
+    r"^(?:第[一二三四五六七八九十百零〇\d]+[章节部篇讲课]|(?:chapter|part|lesson|lecture|module|step)[ \t]+[\dIVXivx]+\b|"  # noqa: E501
+    r"\d{1,3}(?:\.\d{1,3})*\.?(?=[ \t]|[^\d.\w]|[\u3400-\u9fff]))",
+    re.I,
+)
+APPENDIX_HEADING = re.compile(r"^(?:附录|appendix\b|appendices\b)", re.I)
+# A heading that introduces variants: `X 及其变体`, `X 变体`, `Variants of X`, `X Variants`.
+VARIANTS_HEADING = re.compile(
+    r"^(?P<base>.+?)[ \t]*(?:及其|和|与|的)?[ \t]*(?:各种|主要|常见|其他)?(?:变体|变种)(?:[ \t]*[（(][^（）()]*[）)])?$|"  # noqa: E501
+    r"^(?:variants|variations)[ \t]+of[ \t]+(?P<base2>.+)$|^(?P<base3>.+?)[ \t]+(?:variants|variations|family)$",
+    re.I,
+)
+# A table column header that names tools.
+TOOL_COLUMN = re.compile(
+    r"^(?:框架|引擎|推理引擎|工具|库|项目|系统|平台|实现|开源实现|framework|engine|tool|library|lib|project|system|implementation)s?$",
+    re.I,
+)
+
+# --- names --------------------------------------------------------------------------------------------
+# Splitting a concept name into a base and a modifier (`Dr-GRPO`, `GRPO-Zero`, `Flash Attention`).
+NAME_PART_SEPARATOR = re.compile(r"[ \t]+|(?<=[A-Za-z0-9.])-(?=[A-Za-z0-9\u3400-\u9fff])|_")
+ASCII_MODIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9.+]{0,9}$|^[vV]?\d{1,3}(?:\.\d)?$")
+# Modifiers that are ids, not qualities: `lc2`, `ch3`, `p1` (lessons, chapters, parts).
+ID_MODIFIER = re.compile(r"^[a-z]{1,3}\d+$")

@@ -1,0 +1,1288 @@
+"""Typed relations between concepts, with evidence (SPEC §4): explicit keys, cue phrases, structure.
+
+`RULES` is what `ingest.vault.default_rules()` runs after the concepts are known: functions
+`(ParsedNote, ConceptIndex) -> Iterable[Relation]`. Every relation is stamped with the name and the
+confidence of the rule that made it (the table in `ingest.relation_rules`), the note and line that
+assert it, and the line as evidence. `rules_for(config)` builds the same rules for a user's config
+(`kg-relations.toml`); `vault_stage` runs the vault-wide steps after them (RefD link statistics,
+exact-duplicate removal, prerequisite cycles reported as problems).
+
+How a cue phrase is read: each line becomes a *view* (code blanked, links replaced by their display
+text, each link's concept kept by span). A cue (`支持`, `based on`, `从 … 到 …`) is found in the view;
+its objects are the names right after it — a link, else the longest known concept name, else a
+Latin abbreviation (`GRPO`, `REINFORCE++`) — optionally a list of them (`A、B 和 C`); its subject is
+the clause's own subject when it is a name (`EasyR1 是基于 veRL …`), else the section's concept
+(the heading above, `### TRL` … `支持GRPO`), else the note's concept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest import relation_patterns as RP
+from ingest.concepts import (
+    ConceptIndex,
+    concept_key,
+    is_abbreviation,
+    is_boilerplate,
+    is_outline_stem,
+    link_target_name,
+    names_in,
+    split_kind,
+    strip_decorations,
+)
+from ingest.frontmatter import string_list
+from ingest.markdown import heading_parents, plain_text
+from ingest.refd import refd_relations
+from ingest.relation_rules import (
+    DEFAULT_CONFIG,
+    Direction,
+    KeyRelation,
+    RelationsConfig,
+    find_relations_config,
+    normalise_key,
+)
+from kg.model import Link, Problem, ProblemKind, Relation, RelationType
+
+if TYPE_CHECKING:
+    from ingest.vault import ParsedNote
+
+RelationRule = Callable[["ParsedNote", ConceptIndex], Iterable[Relation]]
+
+MAX_EVIDENCE_CHARS = 300
+MAX_CJK_NAME = 16  # longest run of CJK text tried as one concept name
+MAX_LATIN_WORDS = 5
+ORDER_WINDOW = (1.0, 5 / 6, 4 / 6)  # structural prerequisite from the 1st, 2nd, 3rd preceding sibling
+# Requires-edges (SPEC §5): what a learning path follows, and where cycles matter.
+REQUIRES_TYPES = (RelationType.PREREQUISITE_OF, RelationType.VARIANT_OF, RelationType.IMPLEMENTS)
+
+
+# --- line views ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A link's display text inside a view, and the concept it names."""
+
+    start: int
+    end: int
+    key: str | None
+    nav: bool  # a link to a heading of this note (or a URL): navigation, not a concept
+    toc: bool = False  # a link to a table of contents / MOC: a topic, but never the far end of an arrow
+
+
+@dataclass(slots=True)
+class View:
+    line: int
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+    _ends: dict[int, Span] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._starts = [s.start for s in self.spans]
+        self._ends = {s.end: s for s in self.spans}
+
+    def span_at(self, pos: int) -> Span | None:
+        i = bisect.bisect_left(self._starts, pos)
+        if i < len(self.spans) and self.spans[i].start == pos:
+            return self.spans[i]
+        return None
+
+    def span_ending_at(self, pos: int) -> Span | None:
+        return self._ends.get(pos)
+
+    def spans_between(self, start: int, end: int) -> list[Span]:
+        return [s for s in self.spans if s.start >= start and s.end <= end]
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    key: str
+    start: int
+    end: int  # after the name and any parenthetical right after it
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _link_display(link: Link, raw: str) -> str:
+    if link.kind == "url":
+        return " "
+    if link.kind == "markdown":
+        inner = raw[1 : raw.find("](")] if raw.startswith("[") else raw
+        if raw.startswith("!"):
+            return " "
+        return plain_text(inner) or " "
+    if link.alias:
+        return link.alias
+    if link.target:
+        return link_target_name(link.target) or link.target
+    return link.heading or " "
+
+
+def _is_nav_link(link: Link) -> bool:
+    """A link to a heading of the same note, or a URL: it names no concept."""
+    return link.kind == "url" or not link.target
+
+
+def _is_toc_link(link: Link) -> bool:
+    """A link to a table of contents / MOC (`AI/RL/目录`, `_MOC`, `RL MOC`): it stands for a topic, and
+    an arrow to it (`### 强化学习 → [[RL/目录|RL 详细 MOC]]`) is navigation, not order."""
+    last = link.target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    alias = concept_key(link.alias or "")
+    return (bool(last) and (is_outline_stem(last) or last.startswith("_"))) or alias.endswith("moc")
+
+
+# --- the per-note reader --------------------------------------------------------------------------------
+
+
+class _NoteReader:
+    """Everything the rules need about one note: views, names, subjects, and the relations made."""
+
+    def __init__(self, parsed: ParsedNote, index: ConceptIndex, config: RelationsConfig) -> None:
+        self.parsed = parsed
+        self.index = index
+        self.config = config
+        note = parsed.note
+        self.own: list[str] = [k for k in note.about if k]
+        self.relations: list[Relation] = []
+        self._seen: set[tuple[RelationType, str, str, str, int | None]] = set()
+        self._views: dict[int, View] = {}
+        scan = parsed.scan
+        found = scan.links
+        offset = len(note.links) - len(found)
+        paired: list[tuple[int, int, Link]] = []
+        for i, f in enumerate(found):
+            link = note.links[offset + i] if offset >= 0 else f.link
+            if link.target != f.link.target or link.line != f.link.line:
+                link = f.link
+            paired.append((f.start, f.end, link))
+        self._links_by_line: dict[int, list[tuple[int, int, Link]]] = defaultdict(list)
+        for start, end, link in paired:
+            self._links_by_line[link.line].append((start, end, link))
+        self._heading_lines = [h.line for h in scan.headings]
+        self._heading_parent = heading_parents(scan.headings)
+        self._heading_subject: dict[int, str | None] = {}
+
+    # emitting ----------------------------------------------------------------------------------------
+
+    def emit(
+        self,
+        rule: str,
+        kind: RelationType,
+        source: str | None,
+        target: str | None,
+        line: int | None,
+        *,
+        factor: float = 1.0,
+        evidence: str | None = None,
+    ) -> None:
+        if not source or not target or source == target:
+            return
+        confidence = round(self.config.confidence_of(rule) * factor, 4)
+        if confidence <= 0.0:
+            return
+        identity = (kind, source, target, rule, line)
+        if identity in self._seen:
+            return
+        self._seen.add(identity)
+        if evidence is None:
+            evidence = self.parsed.line_text(line).strip() if line else ""
+        self.relations.append(
+            Relation(
+                type=kind,
+                source=source,
+                target=target,
+                confidence=confidence,
+                rule=rule,
+                note=self.parsed.path,
+                line=line,
+                evidence=evidence[:MAX_EVIDENCE_CHARS],
+            )
+        )
+
+    def emit_key(
+        self, rule: str, relation: KeyRelation, values: Iterable[str], subjects: Sequence[str], line: int | None,
+        evidence: str | None = None,
+    ) -> None:  # fmt: skip
+        for value in values:
+            for subject in subjects:
+                if relation.direction is Direction.VALUE_TO_NOTE:
+                    self.emit(rule, relation.type, value, subject, line, evidence=evidence)
+                else:
+                    self.emit(rule, relation.type, subject, value, line, evidence=evidence)
+
+    # text ----------------------------------------------------------------------------------------------
+
+    def masked_line(self, line: int) -> tuple[int, str]:
+        lines = self.parsed.scan.lines
+        start = lines.start_of(line)
+        length = len(self.parsed.line_text(line))
+        return start, self.parsed.scan.masked[start : start + length]
+
+    def view(self, line: int) -> View:
+        cached = self._views.get(line)
+        if cached is not None:
+            return cached
+        start, raw = self.masked_line(line)
+        pieces: list[str] = []
+        spans: list[Span] = []
+        size = 0
+        pos = 0
+
+        def add_plain(segment: str) -> None:
+            nonlocal size
+            segment = RP.EMPHASIS.sub("", segment)
+            if "http" in segment or "www." in segment:
+                segment = RP.BARE_URL.sub(" ", segment)
+            pieces.append(segment)
+            size += len(segment)
+
+        for link_start, link_end, link in sorted(self._links_by_line.get(line, []), key=lambda t: t[0]):
+            s, e = link_start - start, link_end - start
+            if s < pos or e > len(raw):
+                continue
+            add_plain(raw[pos:s])
+            display = _link_display(link, raw[s:e])
+            nav = _is_nav_link(link)
+            key = None if nav else link.concept
+            if not nav and key is None and link.kind != "url":
+                name = link.alias or link_target_name(link.target)
+                key = self.index.resolve(name) if name else None
+            spans.append(Span(size, size + len(display), key, nav, _is_toc_link(link)))
+            pieces.append(display)
+            size += len(display)
+            pos = e
+        add_plain(raw[pos:])
+        made = View(line, "".join(pieces), spans)
+        self._views[line] = made
+        return made
+
+    def joined_view(self, line: int, extra_lines: int) -> View:
+        """This line and up to `extra_lines` following non-blank lines, as one view (wrapped lists)."""
+        first = self.view(line)
+        text = first.text
+        spans = list(first.spans)
+        for nxt in range(line + 1, min(self.parsed.line_count, line + extra_lines) + 1):
+            view = self.view(nxt)
+            if not view.text.strip():
+                break
+            shift = len(text)
+            text += view.text
+            spans.extend(Span(s.start + shift, s.end + shift, s.key, s.nav, s.toc) for s in view.spans)
+        return View(line, text, spans)
+
+    # names -----------------------------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> str | None:
+        """A spelling already known to the index, as written or without a note-kind suffix (strict:
+        no name is dug out of a longer phrase, so `支持 GRPO 等` is not a name)."""
+        name = name.strip()
+        if not name or is_boilerplate(name):
+            return None
+        for attempt in (name, split_kind(name)[0]):
+            key = concept_key(attempt)
+            if key and (self.index.spellings(key) or self.index.key_of(key) != key):
+                return self.index.key_of(key)
+        return None
+
+    def name_at(self, view: View, pos: int, *, filler: bool = True, new: bool = True) -> Name | None:
+        """The concept named right at `pos`: a link, else the longest known name, else an abbreviation."""
+        text = view.text
+        if filler:
+            skipped = RP.OBJECT_FILLER.match(text, pos)
+            if skipped:
+                pos = skipped.end()
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text):
+            return None
+        span = view.span_at(pos)
+        if span is not None:
+            if span.key is None or span.nav:
+                return None
+            return Name(span.key, pos, self._after_paren(text, span.end))
+        if any(s.start < pos < s.end for s in view.spans):
+            return None
+        ch = text[pos]
+        if ch.isascii() and ch.isalpha():
+            if pos > 0 and text[pos - 1].isascii() and text[pos - 1].isalnum():
+                return None  # inside a word
+            ends: list[int] = []
+            cursor = pos
+            while len(ends) < MAX_LATIN_WORDS:
+                match = RP.LATIN_TOKEN.match(text, cursor)
+                if match is None or any(s.start < match.end() and s.end > match.start() for s in view.spans):
+                    break
+                ends.append(match.end())
+                cursor = match.end()
+                if cursor < len(text) and text[cursor] == " " and cursor + 1 < len(text) and text[cursor + 1].isalpha():
+                    cursor += 1
+                    continue
+                break
+            for end in reversed(ends):
+                key = self.resolve(text[pos:end])
+                if key:
+                    return Name(key, pos, self._after_paren(text, end))
+            if ends:
+                token = text[pos : ends[0]]
+                if new and is_abbreviation(token.rstrip("+")) and len(token) >= 2:
+                    key = self.index.ensure(token)
+                    if key:
+                        return Name(key, pos, self._after_paren(text, ends[0]))
+            return None
+        if _is_cjk(ch):
+            limit = min(len(text), pos + MAX_CJK_NAME)
+            for span_ in view.spans:
+                if pos < span_.start < limit:
+                    limit = span_.start
+            for end in range(limit, pos + 1, -1):
+                candidate = text[pos:end]
+                if candidate[-1] in " \t" or not (_is_cjk(candidate[-1]) or candidate[-1].isalnum()):
+                    continue
+                if end < len(text) and text[end - 1].isascii() and text[end].isascii() and text[end].isalnum():
+                    continue  # would cut a Latin word in two
+                key = self.resolve(candidate)
+                if key:
+                    return Name(key, pos, self._after_paren(text, end))
+        return None
+
+    @staticmethod
+    def _after_paren(text: str, end: int) -> int:
+        match = RP.TRAILING_PARENTHETICAL.match(text, end)
+        return match.end() if match else end
+
+    def name_list_at(self, view: View, pos: int, *, filler: bool = True) -> tuple[list[Name], int]:
+        first = self.name_at(view, pos, filler=filler)
+        if first is None:
+            return [], pos
+        names = [first]
+        end = first.end
+        while True:
+            separator = RP.NAME_LIST_SEPARATOR.match(view.text, end)
+            if separator is None or separator.end() == end:
+                break
+            following = self.name_at(view, separator.end(), filler=False)
+            if following is None:
+                break
+            names.append(following)
+            end = following.end
+        return names, end
+
+    def name_ending_at(self, view: View, end: int) -> Name | None:
+        """The concept named by the text that ends at `end` (a parenthetical before `end` is skipped)."""
+        text = view.text
+        while end > 0 and text[end - 1] in " \t":
+            end -= 1
+        if end > 0 and text[end - 1] in "）)":
+            opener = "（" if text[end - 1] == "）" else "("
+            start = text.rfind(opener, 0, end - 1)
+            if start > 0:
+                end = start
+                while end > 0 and text[end - 1] in " \t":
+                    end -= 1
+        if end <= 0:
+            return None
+        span = view.span_ending_at(end)
+        if span is not None:
+            return Name(span.key, span.start, end) if span.key and not span.nav else None
+        if any(s.start < end < s.end for s in view.spans):
+            return None
+        ch = text[end - 1]
+        if ch.isascii() and (ch.isalnum() or ch == "+"):
+            start = end
+            while start > 0 and text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] in "+-."):
+                start -= 1
+            while start < end and not text[start].isalpha():
+                start += 1
+            if start >= end:
+                return None
+            best: Name | None = None
+            cursor = start
+            for _ in range(MAX_LATIN_WORDS):
+                key = self.resolve(text[cursor:end])
+                if key:
+                    best = Name(key, cursor, end)
+                before = text[cursor - 2] if cursor >= 2 else ""
+                if text[cursor - 1 : cursor] != " " or not (before.isascii() and before.isalnum()):
+                    break
+                back = cursor - 1
+                while back > 0 and text[back - 1].isascii() and (text[back - 1].isalnum() or text[back - 1] in "+-."):
+                    back -= 1
+                cursor = back
+            if best is not None:
+                return best
+            token = text[start:end]
+            if is_abbreviation(token.rstrip("+")):
+                key = self.index.ensure(token)
+                return Name(key, start, end) if key else None
+            return None
+        if _is_cjk(ch):
+            floor = max(0, end - MAX_CJK_NAME)
+            for span_ in view.spans:
+                if floor < span_.end <= end - 1:
+                    floor = span_.end
+            for start in range(floor, end - 1):
+                candidate = text[start:end]
+                if candidate[0] in " \t":
+                    continue
+                key = self.resolve(candidate)
+                if key:
+                    return Name(key, start, end)
+        return None
+
+    # subjects --------------------------------------------------------------------------------------------
+
+    def heading_subject(self, i: int) -> str | None:
+        if i in self._heading_subject:
+            return self._heading_subject[i]
+        heading = self.parsed.scan.headings[i]
+        subject: str | None = None
+        if heading.level == 1 and not any(h.level == 1 for h in self.parsed.scan.headings[:i]):
+            subject = self.own[0] if self.own else None
+        else:
+            view = self.view(heading.line)
+            lead = RP.LINE_LEAD.match(view.text)
+            content = view.text[lead.end() if lead else 0 :]
+            start = len(view.text) - len(content)
+            span = view.span_at(start)
+            if span is not None and span.key and not span.nav:
+                subject = span.key
+            else:
+                candidates = names_in(plain_text(heading.text))
+                if candidates:
+                    name = candidates[0].name
+                    key = self.resolve(name)
+                    if self.parsed.outline:
+                        subject = key or self.index.key_of(candidates[0].key)
+                    elif key and self.index.is_note_key(key):
+                        subject = key
+                    elif RP.ASCII_MODIFIER.match(name.replace(" ", "")) or (
+                        name.isascii() and len(name.split()) <= 3 and split_kind(name)[1] is None
+                    ):
+                        subject = key or self.index.ensure(name)
+        self._heading_subject[i] = subject
+        return subject
+
+    def section_subject(self, line: int) -> str | None:
+        """The concept of the innermost heading above `line` that names one, else the note's."""
+        i: int | None = bisect.bisect_right(self._heading_lines, line) - 1
+        if i is not None and i >= 0 and self._heading_lines[i] == line:
+            i = self._heading_parent[i]
+        while i is not None and i >= 0:
+            subject = self.heading_subject(i)
+            if subject:
+                return subject
+            i = self._heading_parent[i]
+        return self.own[0] if self.own else None
+
+    def clause_start(self, view: View, cue_start: int) -> int:
+        lead = RP.LINE_LEAD.match(view.text)
+        start = lead.end() if lead else 0
+        for match in RP.CLAUSE_BREAK.finditer(view.text, start, cue_start):
+            if not any(s.start <= match.start() < s.end for s in view.spans):
+                start = match.end()
+        return start
+
+    def subjects(self, view: View, cue_start: int) -> list[str]:
+        """Who the cue speaks about: the clause's own subject, `两者` (the note's concepts), else the section's."""
+        start = self.clause_start(view, cue_start)
+        clause = view.text[start:cue_start]
+        tail = RP.SUBJECT_TAIL.search(clause)
+        core_end = start + (tail.start() if tail else len(clause))
+        core = view.text[start:core_end].strip()
+        if core:
+            if RP.PRONOUN_SUBJECT.match(core):
+                return list(self.own)
+            name = self.name_at(view, start, filler=False)
+            if name is not None and view.text[name.end : core_end].strip() == "":
+                return [name.key]
+        subject = self.section_subject(view.line)
+        return [subject] if subject else []
+
+    def cue_inside_name(self, view: View, cue_start: int, cue_end: int) -> bool:
+        """`支持向量机`, `基于人类反馈的强化学习（RLHF）`: the cue word is part of a concept's name."""
+        name = self.name_at(view, cue_start, filler=False, new=False)
+        if name is not None and name.end > cue_end:
+            return True
+        return any(s.start <= cue_start < s.end for s in view.spans)
+
+
+# --- explicit rules ------------------------------------------------------------------------------------
+
+
+def _plain_values(reader: _NoteReader, text: str) -> list[str]:
+    """Concept keys named by a plain (link-free) value: `PPO, TRPO`, `PPO、TRPO`."""
+    keys: list[str] = []
+    for part in text.replace("、", ",").replace("；", ",").replace(";", ",").split(","):
+        part = strip_decorations(part.strip().strip("\"'"))
+        if not part or len(part) > 48:
+            continue
+        key = reader.resolve(part) or reader.index.ensure(split_kind(part)[0])
+        if key:
+            keys.append(key)
+    return keys
+
+
+def _front_matter(reader: _NoteReader) -> None:
+    parsed = reader.parsed
+    if not reader.own:
+        return
+    links_by_key: dict[str, list[Link]] = defaultdict(list)
+    for link in parsed.note.links:
+        if link.front_matter_key is not None:
+            links_by_key[link.front_matter_key].append(link)
+    for key, value in parsed.front_matter_data.items():
+        relation = reader.config.key(key)
+        if relation is None:
+            continue
+        line = parsed.front_matter.key_lines.get(key, 1)
+        values: list[str] = []
+        for link in links_by_key.get(key, []):
+            concept = link.concept or reader.resolve(link_target_name(link.target))
+            if concept:
+                values.append(concept)
+        if not isinstance(value, dict):
+            for text in string_list(value):
+                if "[[" not in text:
+                    values.extend(_plain_values(reader, text))
+        shown = value if isinstance(value, str) else ", ".join(string_list(value))
+        reader.emit_key("explicit.front_matter", relation, values, reader.own, line, f"{key}: {shown}")
+
+
+def _links_in(reader: _NoteReader, line: int, start: int, end: int) -> list[str]:
+    """Concepts of the links whose text lies in [start, end) of the masked line."""
+    base = reader.parsed.scan.lines.start_of(line)
+    keys: list[str] = []
+    for link_start, link_end, link in reader._links_by_line.get(line, []):
+        if link_start - base >= start and link_end - base <= end and not _is_nav_link(link):
+            concept = link.concept or reader.resolve(link_target_name(link.target))
+            if concept:
+                keys.append(concept)
+    return keys
+
+
+def _values(reader: _NoteReader, line: int, start: int, end: int, raw: str) -> list[str]:
+    keys = _links_in(reader, line, start, end)
+    if keys:
+        return keys
+    text = raw[start:end].strip()
+    return _plain_values(reader, text) if text and "[[" not in text and "](" not in text else []
+
+
+def _dataview_and_typed_lists(reader: _NoteReader) -> None:
+    parsed = reader.parsed
+    if not reader.own:
+        return
+    masked = parsed.scan.masked
+    if "::" not in masked and not parsed.scan.list_items:
+        return
+    list_lines = {item.line for item in parsed.scan.list_items}
+    for line in range(1, parsed.line_count + 1):
+        _, raw = reader.masked_line(line)
+        if "::" in raw:
+            whole = RP.DATAVIEW_LINE_FIELD.match(raw)
+            if whole and "[" not in whole.group(1):
+                relation = reader.config.key(whole.group(1))
+                if relation is not None:
+                    values = _values(reader, line, whole.start(2), whole.end(2), raw)
+                    reader.emit_key("explicit.dataview", relation, values, reader.own, line)
+            for match in RP.DATAVIEW_BRACKET_FIELD.finditer(raw):
+                key_group, value_group = (1, 2) if match.group(1) is not None else (3, 4)
+                relation = reader.config.key(match.group(key_group))
+                if relation is not None:
+                    values = _values(reader, line, match.start(value_group), match.end(value_group), raw)
+                    reader.emit_key("explicit.dataview", relation, values, reader.own, line)
+        if line in list_lines and "[[" in raw:
+            typed = RP.TYPED_LIST_ITEM.match(raw)
+            if typed:
+                relation = reader.config.key(typed.group(1))
+                if relation is not None:
+                    values = _links_in(reader, line, typed.end(), len(raw))
+                    reader.emit_key("explicit.typed_list", relation, values, reader.own, line)
+
+
+# --- cue phrases -------------------------------------------------------------------------------------------
+
+
+def _label(reader: _NoteReader, view: View) -> None:
+    lead = RP.LINE_LEAD.match(view.text)
+    start = lead.end() if lead else 0
+    match = RP.LINE_LABEL.match(view.text, start)
+    if match is None:
+        return
+    relation = reader.config.key(match.group(1))
+    if relation is None:
+        return
+    linked = any(s.key for s in view.spans_between(match.end(), len(view.text)))
+    if normalise_key(match.group(1)) in ("up", "down", "next", "prev", "same") and not linked:
+        return  # `Next: …` or `Up: …` in prose is too often a sentence, not a Breadcrumbs field
+    values = [s.key for s in view.spans_between(match.end(), len(view.text)) if s.key and not s.nav]
+    if not values:
+        names, _ = reader.name_list_at(view, match.end())
+        values = [n.key for n in names]
+    if not values:
+        return
+    subject = reader.section_subject(view.line) if reader.parsed.outline else (reader.own[0] if reader.own else None)
+    if subject:
+        reader.emit_key("cue.label", relation, values, [subject], view.line)
+
+
+def _objects_then(reader: _NoteReader, view: View, pos: int) -> tuple[list[Name], int]:
+    names, end = reader.name_list_at(view, pos)
+    return names, end
+
+
+def _followed_by_de(text: str, end: int) -> bool:
+    rest = text[end:].lstrip(" \t")
+    return rest.startswith("的")
+
+
+def _negated(text: str, start: int) -> bool:
+    return RP.NEGATION_BEFORE.search(text[max(0, start - 6) : start]) is not None
+
+
+def _supports(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.SUPPORTS_CUE.finditer(text):
+        if _negated(text, cue.start()) or reader.cue_inside_name(view, cue.start(), cue.end()):
+            continue
+        pos = cue.end()
+        skipped = RP.OBJECT_FILLER.match(text, pos)
+        at = skipped.end() if skipped else pos
+        better = RP.BETTER_THAN_ZH.match(text, at)
+        objects: list[Name] = []
+        if better:
+            base = reader.name_at(view, better.end(), filler=False)
+            middle = RP.BETTER_THAN_MIDDLE.match(text, base.end) if base else None
+            if middle:
+                objects, _ = reader.name_list_at(view, middle.end(), filler=False)
+        else:
+            objects, end = reader.name_list_at(view, pos)
+            if objects and _followed_by_de(text, end):
+                continue  # `支持多模态模型的 RL 训练`: the name only qualifies the real object
+        if not objects:
+            continue
+        for subject in reader.subjects(view, cue.start()):
+            for obj in objects:
+                reader.emit("cue.supports", RelationType.IMPLEMENTS, subject, obj.key, view.line)
+
+
+def _implements(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.IMPLEMENTS_CUE.finditer(text):
+        if _negated(text, cue.start()):
+            continue
+        objects, end = reader.name_list_at(view, cue.end())
+        if not objects or _followed_by_de(text, end):
+            continue
+        for subject in reader.subjects(view, cue.start()):
+            for obj in objects:
+                reader.emit("cue.implements", RelationType.IMPLEMENTS, subject, obj.key, view.line)
+    for cue in RP.IMPLEMENTED_IN_CUE.finditer(text):
+        tools, _ = reader.name_list_at(view, cue.end())
+        if not tools:
+            continue
+        for subject in reader.subjects(view, cue.start()):
+            for tool in tools:
+                reader.emit("cue.implements", RelationType.IMPLEMENTS, tool.key, subject, view.line)
+
+
+def _based_on(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.BASED_ON_CUE.finditer(text):
+        if _negated(text, cue.start()) or reader.cue_inside_name(view, cue.start(), cue.end()):
+            continue
+        bases, _ = reader.name_list_at(view, cue.end())
+        if not bases:
+            continue
+        subjects = reader.subjects(view, cue.start())
+        if len(bases) == 1:
+            for subject in subjects:
+                reader.emit("cue.based_on", RelationType.VARIANT_OF, subject, bases[0].key, view.line)
+        else:
+            for subject in subjects:
+                for base in bases:
+                    reader.emit("cue.built_with", RelationType.RELATED_TO, subject, base.key, view.line)
+
+
+def _names_filling(reader: _NoteReader, view: View, start: int, end: int) -> list[Name]:
+    """Names that make up exactly the text in [start, end) (a name list, nothing else)."""
+    names, stop = reader.name_list_at(view, start, filler=False)
+    if names and view.text[stop:end].strip() == "":
+        return names
+    return []
+
+
+def _variants(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.VARIANT_OF_ZH.finditer(text):
+        bases = _names_filling(reader, view, cue.start("base"), cue.end("base"))
+        if not bases:
+            continue
+        for subject in reader.subjects(view, cue.start()):
+            for base in bases:
+                reader.emit("cue.variant_of", RelationType.VARIANT_OF, subject, base.key, view.line)
+    for cue in RP.VARIANT_OF_EN.finditer(text):
+        bases, _ = reader.name_list_at(view, cue.end())
+        for subject in reader.subjects(view, cue.start()) if bases else []:
+            for base in bases:
+                reader.emit("cue.variant_of", RelationType.VARIANT_OF, subject, base.key, view.line)
+    # `X 的变体：A、B` / `variants of X: A, B`
+    label = RP.VARIANTS_LABEL_ZH.search(text)
+    base_key: str | None = None
+    members_at: int | None = None
+    if label is not None:
+        members_at = label.end()
+        if label.group("de"):
+            named = reader.name_ending_at(view, label.start())
+            base_key = named.key if named else None
+    else:
+        english = RP.VARIANTS_LABEL_EN.search(text)
+        if english is not None:
+            members_at = english.end()
+            group = "base" if english.group("base") is not None else "base2"
+            named_list = _names_filling(reader, view, english.start(group), english.end(group))
+            base_key = named_list[0].key if len(named_list) == 1 else None
+            if base_key is None:
+                members_at = None
+    if members_at is not None:
+        variant_base = base_key or reader.section_subject(view.line)
+        members, _ = reader.name_list_at(view, members_at)
+        for member in members:
+            reader.emit("cue.variants_list", RelationType.VARIANT_OF, member.key, variant_base, view.line)
+    # `A、B 等变体`
+    tail = RP.VARIANTS_TAIL.search(text)
+    if tail is not None:
+        start = reader.clause_start(view, tail.start())
+        members = _names_filling(reader, view, start, tail.start())
+        section = reader.section_subject(view.line)
+        for member in members:
+            reader.emit("cue.variants_list", RelationType.VARIANT_OF, member.key, section, view.line)
+
+
+def _better_than(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.BETTER_THAN_ZH.finditer(text):
+        if cue.start() > 0 and text[cue.start() - 1] in "对类相无好":
+            continue  # 对比, 类比, 相比, 无比, 好比
+        base = reader.name_at(view, cue.end(), filler=False)
+        if base is None:
+            continue
+        middle = RP.BETTER_THAN_MIDDLE.match(text, base.end)
+        if middle is None:
+            continue
+        better = reader.name_at(view, middle.end(), filler=False)
+        if better is not None:
+            reader.emit("cue.better_than", RelationType.VARIANT_OF, better.key, base.key, view.line)
+    for cue in RP.IMPROVES_ON_CUE.finditer(text):
+        bases, _ = reader.name_list_at(view, cue.end())
+        for subject in reader.subjects(view, cue.start()) if bases else []:
+            for base in bases:
+                reader.emit("cue.better_than", RelationType.VARIANT_OF, subject, base.key, view.line)
+
+
+def _builds_on(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.BUILDS_ON_OBJECT_AFTER.finditer(text):
+        if _negated(text, cue.start()):
+            continue
+        bases, _ = reader.name_list_at(view, cue.end())
+        for subject in reader.subjects(view, cue.start()) if bases else []:
+            for base in bases:
+                reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, base.key, subject, view.line)
+    for cue in RP.BASIS_OF.finditer(text):
+        dependents = _names_filling(reader, view, cue.start("rest"), cue.end("rest"))
+        for subject in reader.subjects(view, cue.start()) if dependents else []:
+            for dependent in dependents:
+                reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, subject, dependent.key, view.line)
+
+
+def _from_to(reader: _NoteReader, view: View) -> None:
+    text = view.text
+    for cue in RP.FROM_CUE.finditer(text):
+        if cue.end() < len(text) and text[cue.start()] != "从" and not text[cue.end()].isspace():
+            continue
+        sources, end = reader.name_list_at(view, cue.end(), filler=False)
+        if not sources:
+            continue
+        to = RP.TO_CUE.match(text, end)
+        if to is None or to.end() == end:
+            continue
+        targets, end = reader.name_list_at(view, to.end(), filler=False)
+        while targets:
+            for source in sources:
+                for target in targets:
+                    reader.emit("cue.from_to", RelationType.PREREQUISITE_OF, source.key, target.key, view.line)
+            then = RP.THEN_TO_CUE.match(text, end)
+            if then is None or then.end() == end:
+                break
+            sources = targets
+            targets, end = reader.name_list_at(view, then.end(), filler=False)
+
+
+def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:
+    text = view.text
+    if not any(a in text for a in ("→", "⟶", "⇒", "➔", "➡", "->", "=>")):
+        return
+    lead = RP.LINE_LEAD.match(text)
+    start = lead.end() if lead else 0
+    end = len(text)
+    if not heading:  # a list item: only its name part, not the description after `—` or `：`
+        for separator in (" — ", " – ", " - ", "：", ": ", " | ", "——"):
+            at = text.find(separator, start)
+            if at != -1 and not any(s.start <= at < s.end for s in view.spans):
+                end = min(end, at)
+    previous: Name | None = None
+    for arrow in RP.ARROW.finditer(text, start, end):
+        if RP.ARROW_NAVIGATION.match(text, arrow.end()):
+            previous = None
+            continue
+        left = previous or reader.name_ending_at(view, arrow.start())
+        right = reader.name_at(view, arrow.end(), filler=False)
+        previous = None
+        if left is None or right is None:
+            continue
+        right_span = view.span_at(right.start)
+        if right_span is not None and right_span.toc:
+            continue
+        if left.start > start and text[left.start - 1] not in RP.NAME_BOUNDARY:
+            continue
+        after = right.end
+        if after < end and text[after] not in RP.NAME_BOUNDARY + "）)。." and not RP.ARROW.match(text, after):
+            continue
+        reader.emit("cue.arrow", RelationType.PREREQUISITE_OF, left.key, right.key, view.line)
+        previous = right
+
+
+def _in_order(reader: _NoteReader, view: View) -> None:
+    cue = RP.IN_ORDER_CUE.search(view.text)
+    if cue is None:
+        return
+    joined = reader.joined_view(view.line, 3)
+    names, _ = reader.name_list_at(joined, cue.end())
+    for before, after in itertools.pairwise(names):
+        reader.emit("cue.in_order", RelationType.PREREQUISITE_OF, before.key, after.key, view.line)
+
+
+def _cues(reader: _NoteReader) -> None:
+    parsed = reader.parsed
+    heading_lines = set(reader._heading_lines)
+    list_lines = {item.line for item in parsed.scan.list_items}
+    config = reader.config
+    for line in range(1, parsed.line_count + 1):
+        _, raw = reader.masked_line(line)
+        if not raw.strip():
+            continue
+        view = reader.view(line)
+        if not view.text.strip():
+            continue
+        is_heading = line in heading_lines
+        if (is_heading or line in list_lines) and config.enabled("cue.arrow"):
+            _arrows(reader, view, heading=is_heading)
+        if config.enabled("cue.from_to"):
+            _from_to(reader, view)
+        if is_heading:
+            continue
+        if config.enabled("cue.label"):
+            _label(reader, view)
+        if config.enabled("cue.in_order"):
+            _in_order(reader, view)
+        _supports(reader, view)
+        _implements(reader, view)
+        _based_on(reader, view)
+        _variants(reader, view)
+        _better_than(reader, view)
+        _builds_on(reader, view)
+
+
+# --- structure ---------------------------------------------------------------------------------------------
+
+
+def _is_ordered_note(parsed: ParsedNote) -> bool:
+    """A roadmap (by type, tag, title or its opening lines) or a table of contents with numbered sections."""
+    note = parsed.note
+    if note.kind == "roadmap":
+        return True
+    kind = parsed.front_matter_data.get("type")
+    if isinstance(kind, str) and kind.strip().casefold() in ("roadmap", "syllabus", "curriculum", "learning-path"):
+        return True
+    if any(tag.rsplit("/", 1)[-1] in ("roadmap", "learning-path", "syllabus") for tag in note.tags):
+        return True
+    if RP.ROADMAP_CUE.search(note.title):
+        return True
+    head_end = parsed.scan.lines.start_of(min(parsed.line_count, 25))
+    if RP.ROADMAP_CUE.search(parsed.scan.masked[:head_end]):
+        return True
+    numbered = sum(
+        1
+        for h in parsed.scan.headings
+        if h.level >= 2 and RP.NUMBERED_HEADING.match(strip_decorations_keep_numbers(h.text))
+    )
+    return numbered >= 3
+
+
+def strip_decorations_keep_numbers(text: str) -> str:
+    return RP.EMPHASIS.sub("", text).strip().lstrip("🔥⭐📂📖 ")
+
+
+def _entry_keys(reader: _NoteReader, entry_index: int) -> list[str]:
+    parsed = reader.parsed
+    entry = parsed.outline_entries[entry_index]
+    keys: list[str] = []
+    if entry.link is not None:
+        link = parsed.note.links[entry.link]
+        if link.concept and not _is_nav_link(link):
+            keys.append(link.concept)
+    keys.extend(reader.index.key_of(name.key) for name in entry.names if name.key and not name.member)
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+def _in_appendix(reader: _NoteReader, line: int) -> bool:
+    path = reader.parsed.heading_path_at(line)
+    return any(RP.APPENDIX_HEADING.match(strip_decorations_keep_numbers(h)) for h in path)
+
+
+def _order(reader: _NoteReader) -> None:
+    parsed = reader.parsed
+    if not parsed.outline or not parsed.outline_entries or not _is_ordered_note(parsed):
+        return
+    groups: dict[tuple[int | None, str, int], list[int]] = defaultdict(list)
+    for i, entry in enumerate(parsed.outline_entries):
+        if entry.source == "heading":
+            groups[(entry.parent, "heading", entry.depth)].append(i)
+        elif entry.source == "list_item" and RP.ORDERED_LIST_MARKER.match(entry.text):
+            groups[(entry.parent, "list_item", entry.depth)].append(i)
+    for members in groups.values():
+        chain: list[tuple[int, list[str]]] = []  # (line, keys) of the run since the last break
+        for i in members:
+            entry = parsed.outline_entries[i]
+            heading_text = entry.text.lstrip("# \t")
+            if RP.APPENDIX_HEADING.match(strip_decorations_keep_numbers(heading_text)) or _in_appendix(
+                reader, entry.line
+            ):
+                chain = []
+                continue
+            keys = _entry_keys(reader, i)
+            if not keys:
+                continue
+            for distance, (_, earlier_keys) in enumerate(reversed(chain[-len(ORDER_WINDOW) :])):
+                for earlier in earlier_keys:
+                    for key in keys:
+                        if distance == 0:
+                            reader.emit("structure.order", RelationType.NEXT, earlier, key, entry.line)
+                        reader.emit(
+                            "structure.order_prerequisite",
+                            RelationType.PREREQUISITE_OF,
+                            earlier,
+                            key,
+                            entry.line,
+                            factor=ORDER_WINDOW[distance],
+                        )
+            chain.append((entry.line, keys))
+
+
+def _variants_headings(reader: _NoteReader) -> None:
+    parsed = reader.parsed
+    scan = parsed.scan
+    for h, heading in enumerate(scan.headings):
+        match = RP.VARIANTS_HEADING.match(strip_decorations(plain_text(heading.text)))
+        if match is None:
+            continue
+        base_text = match.group("base") or match.group("base2") or match.group("base3") or ""
+        base_text = base_text.strip()
+        view = reader.view(heading.line)
+        base: str | None = None
+        span_keys = [s.key for s in view.spans if s.key and not s.nav]
+        if span_keys:
+            base = span_keys[0]
+        elif base_text:
+            candidates = names_in(base_text)
+            if candidates:
+                base = reader.resolve(candidates[0].name) or reader.index.key_of(candidates[0].key)
+        if not base:
+            continue
+        items = [item for item in scan.list_items if item.heading_index == h]
+        if not items:
+            continue
+        top = min(item.depth for item in items)
+        for item in items:
+            if item.depth != top:
+                continue
+            item_view = reader.view(item.line)
+            lead = RP.LINE_LEAD.match(item_view.text)
+            name = reader.name_at(item_view, lead.end() if lead else 0, filler=False)
+            key = name.key if name else None
+            if key is None:
+                candidates = names_in(plain_text(item.text))
+                if candidates:
+                    key = reader.resolve(candidates[0].name) or reader.index.key_of(candidates[0].key)
+            reader.emit("structure.variants_heading", RelationType.VARIANT_OF, key, base, item.line)
+
+
+def _tool_tables(reader: _NoteReader) -> None:
+    rows = reader.parsed.scan.table_rows
+    tool_table = False
+    for row in rows:
+        if row.row is None:
+            if row.cells and not set(row.cells[0].strip()) <= set("-: "):
+                tool_table = bool(RP.TOOL_COLUMN.match(strip_decorations(row.cells[0]).strip()))
+            continue
+        if not tool_table or len(row.cells) < 2:
+            continue
+        view = reader.view(row.line)
+        first_cell_end = view.text.find("|", view.text.find("|") + 1)
+        if first_cell_end == -1:
+            continue
+        tool_spans = [s for s in view.spans if s.end <= first_cell_end and s.key and not s.nav]
+        if not tool_spans:
+            continue
+        tool = tool_spans[0].key
+        rest = view.text[first_cell_end:]
+        concepts = [s.key for s in view.spans if s.start > first_cell_end and s.key and not s.nav]
+        for match in RP.LATIN_TOKEN.finditer(rest):
+            start = first_cell_end + match.start()
+            name = reader.name_at(view, start, filler=False, new=False)
+            if name is not None:
+                concepts.append(name.key)
+        for concept in dict.fromkeys(concepts):
+            reader.emit("structure.tool_table", RelationType.IMPLEMENTS, tool, concept, row.line)
+
+
+def _name_extensions(reader: _NoteReader) -> None:
+    """`Dr-GRPO` → GRPO, `Flash Attention` → Attention: concepts this note names by link or by being about."""
+    parsed = reader.parsed
+    named: dict[str, int] = {}
+    for key in reader.own:
+        named.setdefault(key, 1)
+    for link in parsed.note.links:
+        if link.concept and link.front_matter_key is None and link.kind in ("wiki", "embed", "markdown"):
+            named.setdefault(link.concept, link.line)
+    own = set(reader.own)
+    for key, line in named.items():
+        if key not in own and reader.index.is_note_key(key):
+            continue  # said once, by the concept's own note, not by every note that links to it
+        found = extended_base(reader.index, key)
+        if found:
+            base, spelling = found
+            evidence = f"the name {spelling!r} extends {base!r}"
+            reader.emit("structure.name_extension", RelationType.VARIANT_OF, key, base, line, evidence=evidence)
+
+
+def extended_base(index: ConceptIndex, key: str) -> tuple[str, str] | None:
+    """The concept whose name this concept's name extends by one short modifier (and the spelling)."""
+    for spelling in sorted(index.spellings(key), key=len):
+        base, kind = split_kind(spelling)
+        if kind is not None or concept_key(base) != concept_key(spelling):
+            continue
+        parts = [p for p in RP.NAME_PART_SEPARATOR.split(spelling.strip()) if p]
+        if len(parts) < 2:
+            continue
+        splits = []
+        if " " in spelling.strip():
+            head, _, last = spelling.strip().rpartition(" ")
+            splits.append((last, head))  # `Flash Attention`: base Attention, modifier Flash
+            first, _, rest = spelling.strip().partition(" ")
+            splits.append((first, rest))
+        elif len(parts) == 2:
+            splits.extend(((parts[1], parts[0]), (parts[0], parts[1])))
+        for base_text, modifier in splits:
+            compact = modifier.replace("-", "")
+            if not RP.ASCII_MODIFIER.match(compact) or RP.ID_MODIFIER.match(compact) or len(concept_key(base_text)) < 2:
+                continue  # `lc2-Transformer`: a lesson number, not a modifier
+            base_key = concept_key(base_text)
+            if base_key == key or index.key_of(base_key) != base_key or not index.spellings(base_key):
+                continue  # the base must be a concept under its own name (`LLM` as an alias of 大语言模型 is not)
+            if index.resolve(modifier) is not None:
+                continue  # `GQA-MQA`, `SFT-TRL`: two concepts, not one extended
+            return base_key, spelling
+    return None
+
+
+# --- rule sets --------------------------------------------------------------------------------------------
+
+
+def rules_for(config: RelationsConfig = DEFAULT_CONFIG) -> list[RelationRule]:
+    """The per-note relation rules under `config` (one function per evidence family)."""
+
+    def explicit(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+        reader = _NoteReader(parsed, index, config)
+        _front_matter(reader)
+        _dataview_and_typed_lists(reader)
+        return reader.relations
+
+    def cues(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+        reader = _NoteReader(parsed, index, config)
+        _cues(reader)
+        return reader.relations
+
+    def structure(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+        reader = _NoteReader(parsed, index, config)
+        if config.enabled("structure.order") or config.enabled("structure.order_prerequisite"):
+            _order(reader)
+        if config.enabled("structure.variants_heading"):
+            _variants_headings(reader)
+        if config.enabled("structure.tool_table"):
+            _tool_tables(reader)
+        if config.enabled("structure.name_extension"):
+            _name_extensions(reader)
+        return reader.relations
+
+    explicit.__name__ = "explicit_relations"
+    cues.__name__ = "cue_relations"
+    structure.__name__ = "structure_relations"
+    return [explicit, cues, structure]
+
+
+def rules_for_vault(vault_root: Path, config_path: Path | None = None) -> list[RelationRule]:
+    """Rules under the vault's `kg-relations.toml` (or `config_path`); raises `ValueError` on a bad file."""
+    return rules_for(find_relations_config(vault_root, config_path))
+
+
+RULES: list[RelationRule] = rules_for(DEFAULT_CONFIG)
+
+
+# --- the vault-wide stage ---------------------------------------------------------------------------------
+
+
+def dedupe(relations: Iterable[Relation]) -> list[Relation]:
+    """Drop exact repeats (same edge, rule, note and line); different evidence for one edge is kept."""
+    seen: set[tuple[RelationType, str, str, str, str, int | None]] = set()
+    out: list[Relation] = []
+    for relation in relations:
+        identity = (relation.type, relation.source, relation.target, relation.rule, relation.note, relation.line)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(relation)
+    return out
+
+
+def requires_edges(relations: Iterable[Relation]) -> dict[str, dict[str, list[Relation]]]:
+    """dependent -> required -> the assertions (X requires A: A prerequisite of X, X variant of / implements A)."""
+    graph: dict[str, dict[str, list[Relation]]] = defaultdict(lambda: defaultdict(list))
+    for relation in relations:
+        if relation.type is RelationType.PREREQUISITE_OF:
+            graph[relation.target][relation.source].append(relation)
+        elif relation.type in (RelationType.VARIANT_OF, RelationType.IMPLEMENTS):
+            graph[relation.source][relation.target].append(relation)
+    return graph
+
+
+def _strongly_connected(graph: dict[str, dict[str, list[Relation]]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative; components of two or more concepts, each sorted."""
+    index_of: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    nodes = sorted(set(graph) | {t for targets in graph.values() for t in targets})
+    for root in nodes:
+        if root in index_of:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph.get(root, {}))))]
+        index_of[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index_of:
+                    index_of[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, {})))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index_of[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index_of[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def cycle_problems(relations: Sequence[Relation], names: dict[str, str] | None = None) -> list[Problem]:
+    """One problem per cycle among requires-edges; the edges are kept (a learning path reports them)."""
+    graph = requires_edges(relations)
+    problems: list[Problem] = []
+    shown = names or {}
+    for component in _strongly_connected(graph):
+        members = set(component)
+        edges = [
+            assertion
+            for dependent in component
+            for required, assertions in sorted(graph.get(dependent, {}).items())
+            if required in members
+            for assertion in assertions
+        ]
+        edges.sort(key=lambda r: (-r.confidence, r.note, r.line or 0))
+        weakest = min(edges, key=lambda r: (r.confidence, r.note, r.line or 0))
+        described = "; ".join(
+            f"{shown.get(r.source, r.source)} -[{r.type.value}]-> {shown.get(r.target, r.target)} "
+            f"({r.rule} {r.confidence:g}, {r.note}:{r.line})"
+            for r in edges[:12]
+        )
+        more = f" … and {len(edges) - 12} more" if len(edges) > 12 else ""
+        problems.append(
+            Problem(
+                weakest.note,
+                ProblemKind.RELATION_CYCLE,
+                f"requires-cycle among {', '.join(shown.get(c, c) for c in component)} (kept, not dropped): "
+                f"{described}{more}",
+                weakest.line,
+            )
+        )
+    return problems
+
+
+def vault_stage(
+    parsed_notes: Sequence[ParsedNote],
+    index: ConceptIndex,
+    relations: Sequence[Relation],
+    config: RelationsConfig = DEFAULT_CONFIG,
+) -> tuple[list[Relation], list[Problem]]:
+    """After the per-note rules: RefD link statistics, exact duplicates dropped, cycles reported."""
+    merged = dedupe(relations)
+    if config.enabled("statistics.refd"):
+        merged.extend(refd_relations(parsed_notes, index, config.confidence_of("statistics.refd"), config.refd, merged))
+        merged = dedupe(merged)
+    return merged, cycle_problems(merged)
+
+
+__all__ = [
+    "REQUIRES_TYPES",
+    "RULES",
+    "RelationRule",
+    "cycle_problems",
+    "dedupe",
+    "extended_base",
+    "requires_edges",
+    "rules_for",
+    "rules_for_vault",
+    "vault_stage",
+]
