@@ -366,10 +366,17 @@ def _outline_entries(note: Note, scan: MarkdownScan) -> list[OutlineEntry]:
 
 
 def parse_note(
-    path: str, text: str, *, content_hash: str = "", encoding: str = "utf-8", utf8_length: int | None = None
+    path: str,
+    text: str,
+    *,
+    content_hash: str = "",
+    encoding: str = "utf-8",
+    utf8_length: int | None = None,
+    mentions: bool = True,
 ) -> ParsedNote:
     """Parse one note's text (pure; never raises on any string). `path` is vault-relative POSIX;
-    `utf8_length`, when the caller knows it, is the length of `text` encoded as UTF-8."""
+    `utf8_length`, when the caller knows it, is the length of `text` encoded as UTF-8; `mentions`
+    False leaves `note.mentions` empty (the vault resolution computes them with final keys)."""
     if text.startswith("\ufeff"):
         text = text[1:]
         utf8_length = None
@@ -409,10 +416,7 @@ def parse_note(
 
     # Cheap estimates for reading time: characters of 3 UTF-8 bytes (CJK) from the UTF-8 length
     # (given by the reader when it has the bytes), and words from the spaces between them.
-    if body.isascii():
-        cjk = 0
-    else:
-        cjk = ((utf8_length or len(body.encode("utf-8", "surrogatepass"))) - len(text)) // 2
+    cjk = 0 if body.isascii() else ((utf8_length or len(body.encode("utf-8", "surrogatepass"))) - len(text)) // 2
     words = body.count(" ") + body.count("\n") - body.count("  ") - body.count("\n\n")
     note = Note(
         path=path,
@@ -446,7 +450,8 @@ def parse_note(
     )
     if outline:
         parsed.outline_entries = _outline_entries(note, scan)
-    note.mentions = _local_mentions(parsed)
+    if mentions:
+        note.mentions = _local_mentions(parsed)
     return parsed
 
 
@@ -624,6 +629,7 @@ def read_note_file(file: NoteFile, problems: list[Problem]) -> ParsedNote | None
         content_hash=hashlib.sha256(raw).hexdigest(),
         encoding=decoded.encoding,
         utf8_length=len(raw) if decoded.encoding == "utf-8" and not decoded.repaired else None,
+        mentions=False,
     )
     problems.extend(parsed.problems)
     return parsed
@@ -640,26 +646,22 @@ class NoteResolver:
     shortest path among same-named notes; markdown links relative to the linking note."""
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.by_path: dict[str, str] = {}
-        self.by_stem: dict[str, list[str]] = {}
+        self.by_path: dict[str, str] = {}  # path without extension, casefolded -> path
+        self.by_stem: dict[str, list[str]] = {}  # stem -> paths, shortest path first
+        self.by_folder_stem: dict[tuple[str, str], str] = {}  # (folder, stem) -> path
         self.folders: dict[str, list[str]] = {}
         for path in sorted(paths):
             no_ext = path[: -len(path.rsplit(".", 1)[-1]) - 1] if "." in path.rsplit("/", 1)[-1] else path
-            self.by_path.setdefault(no_ext.casefold(), path)
-            self.by_stem.setdefault(no_ext.rsplit("/", 1)[-1].casefold(), []).append(path)
+            folded = no_ext.casefold()
+            folder, _, stem = folded.rpartition("/")
+            self.by_path.setdefault(folded, path)
+            self.by_stem.setdefault(stem, []).append(path)
+            self.by_folder_stem.setdefault((folder, stem), path)
             parts = path.split("/")
             for i in range(1, len(parts)):
                 self.folders.setdefault("/".join(parts[:i]).casefold(), []).append(path)
-
-    @staticmethod
-    def _rank(source: str) -> Callable[[str], tuple[int, int, int, str]]:
-        folder = source.rsplit("/", 1)[0] if "/" in source else ""
-
-        def rank(path: str) -> tuple[int, int, int, str]:
-            same = (path.rsplit("/", 1)[0] if "/" in path else "") == folder
-            return (0 if same else 1, path.count("/"), len(path), path)
-
-        return rank
+        for candidates in self.by_stem.values():
+            candidates.sort(key=lambda p: (p.count("/"), len(p), p))
 
     def wiki(self, target: str, source: str) -> str | None:
         if not target:
@@ -673,13 +675,19 @@ class NoteResolver:
         if exact is not None:
             return exact
         stem = folded.rsplit("/", 1)[-1]
-        candidates = self.by_stem.get(stem, [])
-        if "/" in folded:
-            suffix = "/" + folded
-            candidates = [c for c in candidates if c.casefold().rsplit(".", 1)[0].endswith(suffix)]
+        candidates = self.by_stem.get(stem)
         if not candidates:
             return None
-        return min(candidates, key=self._rank(source))
+        source_folder = source.rpartition("/")[0].casefold()
+        if "/" not in folded:
+            same_folder = self.by_folder_stem.get((source_folder, stem))
+            return same_folder if same_folder is not None else candidates[0]
+        suffix = "/" + folded
+        matching = [c for c in candidates if c.casefold().rsplit(".", 1)[0].endswith(suffix)]
+        for candidate in matching:
+            if candidate.rpartition("/")[0].casefold() == source_folder:
+                return candidate
+        return matching[0] if matching else None
 
     def markdown(self, target: str, source: str) -> tuple[str | None, bool]:
         """(resolved note path, escapes the vault)."""
@@ -708,6 +716,21 @@ class NoteResolver:
         base = "" if target.startswith("/") else posixpath.dirname(source)
         joined = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
         return joined.casefold() in self.folders
+
+
+def _link_with(link: Link, resolved_note: str | None, concept: str | None) -> Link:
+    """`dataclasses.replace` for the two fields resolution fills, without its per-call introspection."""
+    return Link(
+        link.target,
+        link.line,
+        link.kind,
+        link.alias,
+        link.heading,
+        link.block,
+        resolved_note,
+        concept,
+        link.front_matter_key,
+    )
 
 
 def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Problem]) -> None:
@@ -752,7 +775,7 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
                 resolved.append(link)
                 continue
             path = resolver.wiki(target, parsed.path)
-        resolved.append(replace(link, resolved_note=path) if path is not None else link)
+        resolved.append(_link_with(link, path, link.concept) if path is not None else link)
     parsed.replace_links(resolved)
 
 
@@ -823,7 +846,7 @@ def _final_links(parsed: ParsedNote, index: ConceptIndex, primary_key: dict[str,
             name = _link_name(link)
             if name is not None:
                 concept = index.resolve(name) or index.key_of(concept_key(name)) or None
-        links.append(replace(link, concept=concept) if concept != link.concept else link)
+        links.append(_link_with(link, link.resolved_note, concept) if concept != link.concept else link)
     parsed.replace_links(links)
 
 
