@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import importlib
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -49,6 +48,8 @@ from ingest.markdown import (
     plain_text,
     scan_markdown,
 )
+from ingest.relations import RULES as TYPED_RULES
+from ingest.relations import config_of, vault_stage
 from kg.model import Concept, Graph, Link, Mention, Note, Problem, ProblemKind, Relation, RelationType
 
 NOTE_SUFFIXES = (".md", ".markdown")
@@ -897,18 +898,8 @@ def outline_relations(parsed: ParsedNote, index: ConceptIndex) -> Iterator[Relat
 
 
 def default_rules() -> list[RelationRule]:
-    """The outline rule, plus `ingest.relations.RULES` (typed relations) when that module exists."""
-    rules: list[RelationRule] = [outline_relations]
-    try:
-        module = importlib.import_module("ingest.relations")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ingest.relations":
-            raise
-        return rules
-    extra = getattr(module, "RULES", None)
-    if extra:
-        rules.extend(extra)
-    return rules
+    """The outline rule, then the typed relation rules (`ingest.relations.RULES`)."""
+    return [outline_relations, *TYPED_RULES]
 
 
 def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> None:
@@ -980,9 +971,14 @@ def resolve_notes(
     if prose_mentions:
         _prose_mentions(parsed_notes, index)
     relations: list[Relation] = []
-    for rule in default_rules() if rules is None else rules:
+    rule_list = default_rules() if rules is None else list(rules)
+    for rule in rule_list:
         for parsed in parsed_notes:
             relations.extend(rule(parsed, index))
+    relations_config = config_of(rule_list)
+    if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
+        relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config)
+        problems.extend(cycle_problems)
     graph = Graph(problems=problems, relations=relations)
     for parsed in sorted(parsed_notes, key=lambda p: p.path):
         graph.notes[parsed.path] = parsed.note
