@@ -1110,36 +1110,56 @@ def extended_base(index: ConceptIndex, key: str) -> tuple[str, str] | None:
 # --- rule sets --------------------------------------------------------------------------------------------
 
 
+class TypedRule:
+    """One family of per-note rules under a config; `vault_stage` reads the config back from it."""
+
+    def __init__(
+        self, name: str, config: RelationsConfig, steps: Sequence[tuple[str, Callable[[_NoteReader], None]]]
+    ) -> None:
+        self.__name__ = name
+        self.config = config
+        self._steps = steps
+
+    def __call__(self, parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+        reader = _NoteReader(parsed, index, self.config)
+        for rule_name, step in self._steps:
+            if rule_name == "*" or self.config.enabled(rule_name):
+                step(reader)
+        return reader.relations
+
+    def __repr__(self) -> str:
+        return f"TypedRule({self.__name__!r})"
+
+
+def _order_rules(reader: _NoteReader) -> None:
+    if reader.config.enabled("structure.order") or reader.config.enabled("structure.order_prerequisite"):
+        _order(reader)
+
+
 def rules_for(config: RelationsConfig = DEFAULT_CONFIG) -> list[RelationRule]:
-    """The per-note relation rules under `config` (one function per evidence family)."""
+    """The per-note relation rules under `config` (one callable per evidence family)."""
+    return [
+        TypedRule("explicit_relations", config, [("*", _front_matter), ("*", _dataview_and_typed_lists)]),
+        TypedRule("cue_relations", config, [("*", _cues)]),
+        TypedRule(
+            "structure_relations",
+            config,
+            [
+                ("*", _order_rules),
+                ("structure.variants_heading", _variants_headings),
+                ("structure.tool_table", _tool_tables),
+                ("structure.name_extension", _name_extensions),
+            ],
+        ),
+    ]
 
-    def explicit(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
-        reader = _NoteReader(parsed, index, config)
-        _front_matter(reader)
-        _dataview_and_typed_lists(reader)
-        return reader.relations
 
-    def cues(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
-        reader = _NoteReader(parsed, index, config)
-        _cues(reader)
-        return reader.relations
-
-    def structure(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
-        reader = _NoteReader(parsed, index, config)
-        if config.enabled("structure.order") or config.enabled("structure.order_prerequisite"):
-            _order(reader)
-        if config.enabled("structure.variants_heading"):
-            _variants_headings(reader)
-        if config.enabled("structure.tool_table"):
-            _tool_tables(reader)
-        if config.enabled("structure.name_extension"):
-            _name_extensions(reader)
-        return reader.relations
-
-    explicit.__name__ = "explicit_relations"
-    cues.__name__ = "cue_relations"
-    structure.__name__ = "structure_relations"
-    return [explicit, cues, structure]
+def config_of(rules: Iterable[object]) -> RelationsConfig | None:
+    """The config of the typed rules among `rules` (None when there are none: no vault stage)."""
+    for rule in rules:
+        if isinstance(rule, TypedRule):
+            return rule.config
+    return None
 
 
 def rules_for_vault(vault_root: Path, config_path: Path | None = None) -> list[RelationRule]:
@@ -1278,6 +1298,8 @@ __all__ = [
     "REQUIRES_TYPES",
     "RULES",
     "RelationRule",
+    "TypedRule",
+    "config_of",
     "cycle_problems",
     "dedupe",
     "extended_base",
