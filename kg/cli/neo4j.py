@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from kg.cli.app import app
+from kg.cli.common import fail, load_settings
 from kg.local_neo4j import LocalNeo4j, LocalNeo4jError
 from kg.settings import Settings
 
@@ -34,10 +35,10 @@ DataDirOption = Annotated[
 
 
 def _fail(error: LocalNeo4jError) -> NoReturn:
-    typer.echo(f"kg neo4j: {error}", err=True)
-    if error.details:
+    exit_ = fail(str(error))  # the one line
+    if error.details:  # e.g. the tail of the Neo4j log, below it
         typer.echo(error.details, err=True)
-    raise typer.Exit(1)
+    raise exit_
 
 
 def _server(
@@ -84,7 +85,7 @@ def start(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for Bolt to answer.")] = 120.0,
 ) -> None:
     """Start Neo4j in the background; returns once Bolt answers and prints the Bolt URI."""
-    settings = Settings()
+    settings = load_settings()
     server = _server(
         settings,
         data_dir=data_dir,
@@ -115,7 +116,7 @@ def stop(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for a clean shutdown.")] = 60.0,
 ) -> None:
     """Stop the Neo4j serving the data dir (clean shutdown; data stays)."""
-    server = _server(Settings(), data_dir=data_dir)
+    server = _server(load_settings(), data_dir=data_dir)
     try:
         stopped = server.stop(timeout=timeout)
     except LocalNeo4jError as error:
@@ -126,7 +127,7 @@ def stop(
 @neo4j_app.command()
 def status(data_dir: DataDirOption = None) -> None:
     """Say whether Neo4j is running for the data dir; exit code 0 if running, 1 if not."""
-    current = _server(Settings(), data_dir=data_dir).status()
+    current = _server(load_settings(), data_dir=data_dir).status()
     if not current.running:
         typer.echo(f"stopped (data dir {current.data_dir})")
         raise typer.Exit(1)

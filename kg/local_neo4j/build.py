@@ -1,8 +1,9 @@
 """Build the Java launcher on first use and cache it under kg's home, keyed by a hash of its source.
 
 The build is `mvn dependency:copy-dependencies` (Neo4j's jars from Maven Central or ~/.m2 into
-`<home>/launcher/<key>/lib`) plus `javac` of the one launcher class; no Maven compiler/jar plugins.
-A changed pom.xml or Java source gives a new key, hence a fresh build beside the old one.
+`<home>/launcher/<key>/lib`) plus `javac` and `jar` of the one launcher class; no Maven
+compiler/jar plugins. A changed pom.xml or Java source gives a new key, hence a fresh build beside
+the old one. `<key>/cds/` later holds the JVM class-data-sharing archive (see server.py).
 """
 
 from __future__ import annotations
@@ -27,18 +28,24 @@ INSTALL_HINT = "install a JDK 17 and Maven, e.g. `apt-get install openjdk-17-jdk
 
 # Marks a complete build; written last, so a half-finished directory never counts as built.
 _BUILT_MARKER = "BUILT"
+# Bumped when the build's output layout changes, so old cache entries are not reused.
+_LAYOUT_VERSION = 2
+LAUNCHER_JAR = "kg-neo4j-launcher.jar"
 
 
 @dataclass(frozen=True)
 class Launcher:
-    """A built launcher: the directory holding `classes/` and `lib/*.jar`."""
+    """A built launcher: the directory holding the launcher jar and `lib/*.jar`."""
 
     directory: Path
 
     @property
     def classpath(self) -> str:
-        # The JVM expands `lib/*` to every jar in lib.
-        return f"{self.directory / 'classes'}:{self.directory / 'lib' / '*'}"
+        # Jars only (class-data sharing refuses class directories); the JVM expands `lib/*`.
+        return f"{self.directory / LAUNCHER_JAR}:{self.directory / 'lib' / '*'}"
+
+    def cds_dir(self) -> Path:
+        return self.directory / "cds"
 
 
 def require_tool(name: str) -> str:
@@ -59,7 +66,7 @@ def launcher_sources(source_dir: Path = LAUNCHER_SOURCE_DIR) -> list[Path]:
 
 def launcher_key(source_dir: Path = LAUNCHER_SOURCE_DIR) -> str:
     """A short hash of the launcher's pom and source (paths and contents) and the javac release."""
-    digest = hashlib.sha256(f"release={JAVA_RELEASE}\n".encode())
+    digest = hashlib.sha256(f"release={JAVA_RELEASE};layout={_LAYOUT_VERSION}\n".encode())
     for path in launcher_sources(source_dir):
         digest.update(path.relative_to(source_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -107,6 +114,7 @@ def ensure_launcher(
             return Launcher(target)
         mvn = require_tool("mvn")
         javac = require_tool("javac")
+        jar = require_tool("jar")
         if progress is not None:
             progress(f"building the Neo4j launcher into {target} (first use; jars via Maven) ...")
         started = time.monotonic()
@@ -147,6 +155,12 @@ def ensure_launcher(
                 work,
                 log_path,
                 "javac",
+            )
+            _run_build_step(
+                [jar, "--create", "--file", str(work / LAUNCHER_JAR), "-C", str(work / "classes"), "."],
+                work,
+                log_path,
+                "jar",
             )
             (work / _BUILT_MARKER).write_text(f"{time.monotonic() - started:.1f}s\n", encoding="utf-8")
             if target.exists():  # a stale, unfinished build from an interrupted run

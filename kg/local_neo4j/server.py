@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -173,12 +175,45 @@ def _startup_failure_line(log_path: Path) -> str | None:
     return reasons[-1].removeprefix("kg-neo4j: startup failed: ") if reasons else None
 
 
-def _java_major_version(java: str) -> int | None:
+def _java_version(java: str) -> str:
+    """What `java -version` says (it writes to stderr)."""
     completed = subprocess.run(
         [java, "-version"], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
     )
-    match = _JAVA_VERSION.search(completed.stderr + completed.stdout)
+    return completed.stderr + completed.stdout
+
+
+def _java_major(version_text: str) -> int | None:
+    match = _JAVA_VERSION.search(version_text)
     return int(match.group(1)) if match else None
+
+
+def _class_data_sharing(launcher: Launcher, java_version: str) -> tuple[list[str], Path, Path | None]:
+    """JVM flags for class-data sharing: use the archive if there is one, else dump one at exit.
+
+    Loading Neo4j's ~200 jars dominates a cold start; a dynamic CDS archive of the classes a
+    previous run loaded cuts start-up time by roughly a third. The archive is only valid for the
+    same JVM build and classpath, hence one per launcher build and per `java -version`. A dump
+    goes to a unique file first and becomes the archive in `stop()`, once its JVM has exited.
+    """
+    cds_dir = launcher.cds_dir()
+    cds_dir.mkdir(parents=True, exist_ok=True)
+    archive = cds_dir / f"jdk-{hashlib.sha256(java_version.encode()).hexdigest()[:12]}.jsa"
+    if archive.is_file():
+        return [f"-XX:SharedArchiveFile={archive}"], archive, None
+    dump = cds_dir / f"dump-{secrets.token_hex(6)}.jsa"
+    return [f"-XX:ArchiveClassesAtExit={dump}"], archive, dump
+
+
+def _promote_cds_dump(record: dict[str, object]) -> None:
+    """After the JVM that dumped an archive has exited: keep its dump as the archive, or drop it."""
+    dump, archive = record.get("cds_dump"), record.get("cds_archive")
+    if not isinstance(dump, str) or not isinstance(archive, str) or not Path(dump).is_file():
+        return
+    if Path(archive).exists():
+        Path(dump).unlink(missing_ok=True)
+    else:
+        Path(dump).replace(archive)
 
 
 class LocalNeo4j:
@@ -212,6 +247,7 @@ class LocalNeo4j:
         self._password = password
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
+        self._cds_dump: Path | None = None
 
     def __repr__(self) -> str:  # the password stays out of reprs and tracebacks
         return (
@@ -295,7 +331,8 @@ class LocalNeo4j:
                     f"(pid {current.pid}, {current.bolt_uri}); stop it first with `kg neo4j stop`"
                 )
             java = require_tool("java")
-            major = _java_major_version(java)
+            java_version = _java_version(java)
+            major = _java_major(java_version)
             if major is not None and major < MIN_JAVA:
                 raise LocalNeo4jError(f"Neo4j 5.26 needs Java {MIN_JAVA}+, found Java {major}: {INSTALL_HINT}")
             ports = [("Bolt", self.bolt_port)]
@@ -308,7 +345,7 @@ class LocalNeo4j:
                         f"--{'port' if name == 'Bolt' else 'http-port'}"
                     )
             launcher = ensure_launcher(self.home, progress=self._progress)
-            self._spawn(java, launcher)
+            self._spawn(java, launcher, java_version)
             try:
                 self._wait_until_ready(timeout)
             except KeyboardInterrupt:
@@ -317,12 +354,13 @@ class LocalNeo4j:
                 raise
         return self.bolt_uri
 
-    def _command(self, java: str, launcher: Launcher) -> list[str]:
+    def _command(self, java: str, launcher: Launcher, extra_jvm_flags: list[str]) -> list[str]:
         command = [
             java,
             f"-Xms{self.heap}",
             f"-Xmx{self.heap}",
             *JVM_FLAGS,
+            *extra_jvm_flags,
             "-cp",
             launcher.classpath,
             LAUNCHER_MAIN_CLASS,
@@ -337,14 +375,15 @@ class LocalNeo4j:
             command += ["--http-port", str(self.http_port)]
         return command
 
-    def _spawn(self, java: str, launcher: Launcher) -> None:
+    def _spawn(self, java: str, launcher: Launcher, java_version: str) -> None:
         env = {**os.environ, PASSWORD_ENV: self._password}
+        cds_flags, cds_archive, self._cds_dump = _class_data_sharing(launcher, java_version)
         with self.log_file.open("ab") as log:
             log.write(f"\n--- kg neo4j start {time.strftime('%Y-%m-%d %H:%M:%S%z')}: {self!r} ---\n".encode())
             log.flush()
             # A new session: the server outlives the CLI and ignores its terminal's Ctrl-C.
             self._process = subprocess.Popen(
-                self._command(java, launcher),
+                self._command(java, launcher, cds_flags),
                 cwd=self.data_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -352,7 +391,13 @@ class LocalNeo4j:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        record = {"pid": self._process.pid, "bolt_port": self.bolt_port, "http_port": self.http_port}
+        record = {
+            "pid": self._process.pid,
+            "bolt_port": self.bolt_port,
+            "http_port": self.http_port,
+            "cds_archive": str(cds_archive),
+            "cds_dump": None if self._cds_dump is None else str(self._cds_dump),
+        }
         tmp = self.pid_file.with_suffix(".pid.tmp")
         tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
         tmp.replace(self.pid_file)
@@ -378,8 +423,7 @@ class LocalNeo4j:
         while True:
             exit_code = self._process.poll()
             if exit_code is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self.pid_file.unlink()
+                self._forget_start()
                 reason = _startup_failure_line(self.log_file)
                 raise LocalNeo4jError(
                     f"Neo4j exited during startup (exit code {exit_code})"
@@ -402,8 +446,14 @@ class LocalNeo4j:
         if self._process is not None and not self._terminate(self._process.pid, timeout=30.0):
             self._process.kill()
             self._process.wait()
+        self._forget_start()
+
+    def _forget_start(self) -> None:
+        """After a failed start: no pid file, and no class-data dump of a half-started JVM."""
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
+        if self._cds_dump is not None:
+            self._cds_dump.unlink(missing_ok=True)
 
     # --- stop ---------------------------------------------------------------------------------
 
@@ -427,6 +477,7 @@ class LocalNeo4j:
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop the Neo4j serving this data dir; False if none was running. Data stays on disk."""
         current = self.status()
+        record = self._read_pid_file() or {}
         if not current.running or current.pid is None:
             return False
         if not self._terminate(current.pid, timeout):
@@ -434,6 +485,7 @@ class LocalNeo4j:
                 f"Neo4j (pid {current.pid}) did not stop within {timeout:.0f} s; "
                 f"see {self.log_file}, or kill it with `kill -9 {current.pid}`"
             )
+        _promote_cds_dump(record)
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         self._process = None

@@ -22,7 +22,7 @@ from neo4j.exceptions import AuthError
 from typer.testing import CliRunner
 
 from kg.cli import app
-from kg.local_neo4j import LocalNeo4j, LocalNeo4jError, find_free_port, launcher_key
+from kg.local_neo4j import LocalNeo4j, LocalNeo4jError, ensure_launcher, find_free_port, launcher_key
 from kg.local_neo4j.build import LAUNCHER_SOURCE_DIR
 from kg.settings import Settings
 
@@ -159,6 +159,11 @@ def test_cli_status_stop_start_keeps_data_and_takes_a_new_password(server: Local
     assert result.exit_code == 1
     assert "stopped" in result.output
 
+    # A clean stop leaves a class-data-sharing archive (from this run or an earlier one) for the next JVM.
+    cds_dir = ensure_launcher(_kg_home()).cds_dir()
+    archives = [p.name for p in cds_dir.glob("*.jsa") if not p.name.startswith("dump-")]
+    assert len(archives) == 1, archives
+
     # Restart through the CLI on the same data dir with a changed NEO4J_PASSWORD.
     result = runner.invoke(
         app,
@@ -184,6 +189,9 @@ def test_cli_status_stop_start_keeps_data_and_takes_a_new_password(server: Local
     status = server.status()
     assert status.running and status.pid != old_pid
     assert status.browser_url is None
+    assert f"-XX:SharedArchiveFile={cds_dir / archives[0]}".encode() in Path(
+        f"/proc/{status.pid}/cmdline"
+    ).read_bytes().split(b"\0")
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -202,8 +210,7 @@ def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:
     result = _run_cli(["neo4j", "start", "--data-dir", str(tmp_path / "data")], env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "kg neo4j: `java` not found on PATH: install a JDK 17 and Maven, "
-        "e.g. `apt-get install openjdk-17-jdk-headless maven`"
+        "kg: `java` not found on PATH: install a JDK 17 and Maven, e.g. `apt-get install openjdk-17-jdk-headless maven`"
     ]
 
 
@@ -213,12 +220,12 @@ def test_short_password_and_bad_sizes_are_refused_before_anything_starts(tmp_pat
     assert result.returncode == 1
     assert "at least 8 characters" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "short" not in result.stderr.replace("kg neo4j:", "")
+    assert "short" not in result.stderr.replace("kg:", "")
 
     env["NEO4J_PASSWORD"] = "long-enough-password"
     result = _run_cli(["neo4j", "start", "--data-dir", str(tmp_path / "data"), "--heap", "lots"], env)
     assert result.returncode == 1
-    assert result.stderr.strip() == "kg neo4j: bad heap size 'lots': use e.g. 512m or 2g"
+    assert result.stderr.strip() == "kg: bad heap size 'lots': use e.g. 512m or 2g"
 
 
 def test_launcher_key_changes_with_its_source(tmp_path: Path) -> None:
