@@ -38,7 +38,19 @@ class FrontMatter:
     raw: str = ""  # the front matter text between the delimiters
     end: int = 0  # offset in the note text where the body starts
     problems: list[FrontMatterProblem] = field(default_factory=list)  # one per issue found
-    key_lines: dict[str, int] = field(default_factory=dict)  # key -> 1-based line in the file
+    first_line: int = 2  # 1-based file line of the first front matter line
+    _key_lines: dict[str, int] | None = None
+
+    @property
+    def key_lines(self) -> dict[str, int]:
+        """Key -> 1-based line in the file where it is written (computed on first use)."""
+        if self._key_lines is None:
+            self._key_lines = _key_lines(self.raw, self.first_line)
+        return self._key_lines
+
+    def get(self, *keys: str) -> object:
+        """The value of the first of `keys` present (case-insensitive) and not empty."""
+        return get_first(self.data, *keys)
 
 
 def _json_safe(value: Any) -> object:
@@ -106,7 +118,7 @@ def split_front_matter(text: str) -> FrontMatter:
         )
     raw = match.group(1)
     first_line = 2 if fmt != "json" else 1
-    result = FrontMatter(format=fmt, raw=raw, end=match.end(), key_lines=_key_lines(raw, first_line))
+    result = FrontMatter(format=fmt, raw=raw, end=match.end(), first_line=first_line)
     loaded: object
     try:
         loaded = handler.load(raw)
@@ -206,9 +218,16 @@ def tag_list(value: object) -> list[str]:
 
 
 def get_first(data: dict[str, object], *keys: str) -> object:
-    """The value of the first key present, matched case-insensitively."""
-    lowered = {k.casefold(): v for k, v in data.items()}
+    """The value of the first key present (matched case-insensitively) and not empty."""
+    if not data:
+        return None
+    lowered: dict[str, object] | None = None
     for key in keys:
-        if key in lowered and lowered[key] not in (None, "", []):
-            return lowered[key]
+        value = data.get(key)
+        if value is None:
+            if lowered is None:
+                lowered = {k.casefold(): v for k, v in data.items()} if any(k != k.casefold() for k in data) else data
+            value = lowered.get(key)
+        if value not in (None, "", []):
+            return value
     return None

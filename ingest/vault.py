@@ -189,6 +189,8 @@ def _folder_name(path: str) -> str:
 def _front_matter_links(fm: FrontMatter) -> list[Link]:
     """`up: "[[X]]"`, `prerequisites: ["[[A]]", "[[B]|b]]"]`: links written in front matter values."""
     links: list[Link] = []
+    if "[[" not in fm.raw:
+        return links
     for key, value in fm.data.items():
         line = fm.key_lines.get(key, 1)
         for text in string_list(value) if not isinstance(value, dict) else []:
@@ -242,7 +244,7 @@ def _description(fm: FrontMatter, scan: MarkdownScan) -> str | None:
     value = get_first(fm.data, "description", "summary", "brief", "abstract", "excerpt")
     if isinstance(value, str) and value.strip():
         return value.strip()[:500]
-    match = P.FIRST_PROSE_LINE.search(scan.masked)
+    match = P.FIRST_PROSE_LINE.search(scan.masked, 0, 8192)
     if match is None:
         return None
     text = scan.lines.line_text(scan.lines.line_of(match.start())).strip()
