@@ -211,9 +211,9 @@ WHERE ($vault IS NULL OR c.vault = $vault)
         WHERE t.name = $tag OR t.name STARTS WITH $tag + '/'
       }})
 WITH c ORDER BY c.name, c.uid
-WITH collect(c) AS all
-RETURN size(all) AS total,
-       [c IN all WHERE $after_name IS NULL OR c.name > $after_name
+WITH collect(c) AS matched
+RETURN size(matched) AS total,
+       [c IN matched WHERE $after_name IS NULL OR c.name > $after_name
                        OR (c.name = $after_name AND c.uid > $after_uid) | c {CONCEPT_FIELDS}][0..$take] AS page
 """
 
