@@ -999,9 +999,15 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
     used: set[str] = set()
     about: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
+    descriptions: dict[str, tuple[int, str]] = {}  # key -> (preference, text); lower is better
     for note in graph.notes.values():
         for key in note.about:
             about.setdefault(key, []).append(note.path)
+            if note.description:
+                # The concept's own note describes it best; implementation/outline notes least.
+                preference = (len(note.about) > 1) + 2 * (note.kind in (IMPLEMENTATION, "moc", "roadmap"))
+                if key not in descriptions or preference < descriptions[key][0]:
+                    descriptions[key] = (preference, note.description)
         used.update(note.about)
         used.update(m.concept for m in note.mentions)
         used.update(link.concept for link in note.links if link.concept)
@@ -1021,8 +1027,14 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
         if "_" in name and " " not in name:
             name = name.replace("_", " ")  # `whole_word_masking` (a file name) reads as words
         aliases = {s for s in spellings if s and s != name}
+        described = descriptions.get(key)
         concepts[key] = Concept(
-            key=key, name=name, aliases=aliases, kind=kinds.get(key), notes=sorted(about.get(key, []))
+            key=key,
+            name=name,
+            aliases=aliases,
+            kind=kinds.get(key),
+            notes=sorted(about.get(key, [])),
+            description=described[1] if described else None,
         )
     return concepts
 

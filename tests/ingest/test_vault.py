@@ -265,3 +265,9 @@ def test_sample_vault_every_listed_spelling_reaches_its_notes_concept() -> None:
         spellings = [concept, *(s.strip() for s in re.sub(r"\(.*?\)$", "", others).split(",") if s.strip())]
         wrong += [(note, s, index.resolve(s), about[0]) for s in spellings if index.resolve(s) != about[0]]
     assert wrong == []
+
+
+def test_concept_description_comes_from_its_own_note(graph: Graph) -> None:
+    description = graph.concepts["grpo"].description
+    assert description is not None and description.startswith("GRPO 去掉了 critic")
+    assert graph.concepts["trpo"].description is None  # dangling: no note describes it
