@@ -11,10 +11,10 @@ import pytest
 
 from ingest.vault import outline_relations, parse_note, read_vault, read_vault_parsed
 
-# Only this rule, so these tests do not depend on the typed-relation rules.
-RULES = [outline_relations]
 from kg.model import Graph, Link, ProblemKind, RelationType
 
+# Only this rule, so these tests do not depend on the typed-relation rules.
+RULES = [outline_relations]
 BASIC = Path(__file__).resolve().parents[1] / "vaults" / "basic"
 
 
