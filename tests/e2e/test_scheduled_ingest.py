@@ -1,0 +1,118 @@
+"""`kg ingest --watch` and `--every` as long-running processes against a real Neo4j."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kg.local_neo4j import LocalNeo4j, find_free_port
+from kg.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+class LineReader:
+    """Reads a child's stderr lines in a thread so the test can wait for one with a timeout."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert proc.stderr is not None
+        stream = proc.stderr
+        threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"no line with {needle!r} within {timeout}s; saw:\n{''.join(self.seen)}")
+
+
+@pytest.fixture
+def small_vault(tmp_path: Path) -> Path:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "PPO.md").write_text("# PPO\n\nPolicy optimisation.\n", encoding="utf-8")
+    (vault / "GRPO.md").write_text("# GRPO\n\n前置知识：[[PPO]]\n", encoding="utf-8")
+    return vault
+
+
+def _spawn(vault: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "ingest", str(vault), "--name", "watched", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_watch_reingests_when_a_note_changes(neo4j_connection: Any, clean_db: None, small_vault: Path) -> None:
+    env = {"NEO4J_URI": neo4j_connection.uri, "NEO4J_PASSWORD": neo4j_connection.password}
+    proc = _spawn(small_vault, env, "--watch", "--debounce", "0.5s")
+    try:
+        out = LineReader(proc)
+        first = out.wait_for("added=2", 120)
+        assert "vault=watched" in first
+        time.sleep(1.1)  # mtime granularity on some filesystems
+        (small_vault / "GRPO.md").write_text("# GRPO\n\nBuilds on [[PPO]] and [[RLHF]].\n", encoding="utf-8")
+        out.wait_for("changed=1", 60)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def own_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
+    """A Neo4j of this test's own, since the test stops and restarts it."""
+    server = LocalNeo4j(
+        home=Settings().home,
+        data_dir=tmp_path_factory.mktemp("restart-neo4j"),
+        bolt_port=find_free_port(),
+        password="restart-test-password",
+        heap="512m",
+        pagecache="128m",
+    )
+    server.start(timeout=300)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_every_survives_a_neo4j_restart(own_neo4j: LocalNeo4j, small_vault: Path) -> None:
+    env = {"NEO4J_URI": own_neo4j.bolt_uri, "NEO4J_PASSWORD": "restart-test-password"}
+    proc = _spawn(small_vault, env, "--every", "1s")
+    try:
+        out = LineReader(proc)
+        out.wait_for("added=2", 120)
+        own_neo4j.stop()
+        line = out.wait_for("unavailable", 60)
+        assert own_neo4j.bolt_uri in line and "retrying in" in line
+        own_neo4j.start(timeout=300)
+        out.wait_for("unchanged=2", 180)  # back, and the graph it finds is the one it wrote
+        assert proc.poll() is None  # still running
+    finally:
+        _stop(proc)
