@@ -63,6 +63,7 @@ JVM_FLAGS: tuple[str, ...] = (
 _MEMORY_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _JAVA_VERSION = re.compile(r'version "(?:1\.)?([0-9]+)')
 _LOG_TAIL_LINES = 25
+READY_LINE = "kg-neo4j: ready in "  # printed by the launcher (KgNeo4j.java) after the password is set
 
 
 @dataclass(frozen=True)
@@ -157,20 +158,23 @@ def _is_launcher_process(pid: int, data_dir: Path) -> bool:
     return LAUNCHER_MAIN_CLASS.encode() in argv and os.fsencode(str(data_dir)) in argv
 
 
-def _log_tail(log_path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return "(no log written)"
+def _log_tail(text: str, lines: int = _LOG_TAIL_LINES) -> str:
+    if not text.strip():
+        return "(nothing logged)"
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _startup_failure_line(log_path: Path) -> str | None:
-    """The launcher's one-line reason ("kg-neo4j: startup failed: ..."), if it wrote one."""
+def _read_log_from(log_path: Path, offset: int) -> str:
     try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
+        with log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
-        return None
+        return ""
+
+
+def _startup_failure_line(text: str) -> str | None:
+    """The launcher's one-line reason ("kg-neo4j: startup failed: ..."), if it wrote one."""
     reasons = [line for line in text.splitlines() if line.startswith("kg-neo4j: startup failed: ")]
     return reasons[-1].removeprefix("kg-neo4j: startup failed: ") if reasons else None
 
@@ -248,6 +252,7 @@ class LocalNeo4j:
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
         self._cds_dump: Path | None = None
+        self._log_offset = 0  # where this start's output begins in the (appended) log
 
     def __repr__(self) -> str:  # the password stays out of reprs and tracebacks
         return (
@@ -342,7 +347,7 @@ class LocalNeo4j:
                 if port_in_use(port):
                     raise LocalNeo4jError(
                         f"{name} port {port} on {LOOPBACK} is already in use; choose another with "
-                        f"--{'port' if name == 'Bolt' else 'http-port'}"
+                        + ("--port" if name == "Bolt" else "--http-port, or use --no-browser")
                     )
             launcher = ensure_launcher(self.home, progress=self._progress)
             self._spawn(java, launcher, java_version)
@@ -381,6 +386,7 @@ class LocalNeo4j:
         with self.log_file.open("ab") as log:
             log.write(f"\n--- kg neo4j start {time.strftime('%Y-%m-%d %H:%M:%S%z')}: {self!r} ---\n".encode())
             log.flush()
+            self._log_offset = log.tell()
             # A new session: the server outlives the CLI and ignores its terminal's Ctrl-C.
             self._process = subprocess.Popen(
                 self._command(java, launcher, cds_flags),
@@ -420,25 +426,29 @@ class LocalNeo4j:
     def _wait_until_ready(self, timeout: float) -> None:
         assert self._process is not None
         deadline = time.monotonic() + timeout
+        launcher_ready = False
         while True:
             exit_code = self._process.poll()
             if exit_code is not None:
                 self._forget_start()
-                reason = _startup_failure_line(self.log_file)
+                reason = _startup_failure_line(_read_log_from(self.log_file, self._log_offset))
                 raise LocalNeo4jError(
                     f"Neo4j exited during startup (exit code {exit_code})"
                     + (f": {reason}" if reason else "")
                     + f"; log: {self.log_file}",
-                    details=_log_tail(self.log_file),
+                    details=_log_tail(_read_log_from(self.log_file, self._log_offset)),
                 )
-            if self._bolt_answers():
+            # The launcher says "ready" once the password is set; probing Bolt before that would
+            # only collect auth failures (and Neo4j locks the user after three of them).
+            launcher_ready = launcher_ready or READY_LINE in _read_log_from(self.log_file, self._log_offset)
+            if launcher_ready and self._bolt_answers():
                 return
             if time.monotonic() >= deadline:
                 self._abandon_start()
                 raise LocalNeo4jError(
                     f"Neo4j did not answer on {self.bolt_uri} within {timeout:.0f} s (stopped it); "
                     f"log: {self.log_file}",
-                    details=_log_tail(self.log_file),
+                    details=_log_tail(_read_log_from(self.log_file, self._log_offset)),
                 )
             time.sleep(0.5)
 
