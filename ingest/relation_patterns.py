@@ -44,6 +44,10 @@ BARE_URL = re.compile(r"https?://[^\s<>\"'，。；）)\]]+|www\.[^\s<>\"'，。
 # A Latin-script name token: GRPO, veRL, Qwen2.5-VL, REINFORCE++, Dr.GRPO, Llama.cpp.
 LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\-.+/][A-Za-z0-9]+)*\+*")
 LATIN_TOKEN_END = re.compile(r"[A-Za-z0-9+]$")
+# A CamelCase token names something (RadixAttention, DeepSpeed, vLLM) even when nobody linked it yet.
+CAMEL_CASE_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z][A-Za-z0-9+\-.]*[a-z][A-Z][A-Za-z0-9+\-.]*$")
+# A capitalised word that may name a new concept where the layout says it is a name (heading arrows).
+CAPITALISED_NAME = re.compile(r"^[A-Z][A-Za-z0-9+\-.]{2,23}$")
 # Words skipped before an object: `支持了`, `支持多种`, `based on the`, `supports both`.
 OBJECT_FILLER = re.compile(
     r"(?:[ \t]+|了|的|对|对于|多种|各种|主流的?|常见的?|经典的?|火山引擎|字节跳动|开源的?|"
@@ -79,12 +83,16 @@ BUILDS_ON_OBJECT_AFTER = re.compile(
     re.I,
 )
 # `X 是 S 的基础/前置/前提`: X before S.
-BASIS_OF = re.compile(r"(?:是|为|构成)[ \t]*(?P<rest>.{1,40}?)[ \t]*的(?:前置知识|前置|基础|前提)(?!知识[:：])")
+BASIS_OF = re.compile(
+    r"(?:是|为|构成)[ \t]*(?P<rest>[^，。；;！？!?\n]{1,40}?)[ \t]*的(?:前置知识|前置|基础|前提)(?!知识[:：])"
+)
 # from-to: `从 A、B 到 C`, `from A to C`, chained by `再到` / `then to`.
 FROM_CUE = re.compile(r"从|\bfrom\b", re.I)
-TO_CUE = re.compile(r"[ \t]*(?:(?:一路)?(?:过渡|演进|发展|走)?到|至|\bto\b|\bthrough\b)[ \t]*", re.I)
+TO_CUE = re.compile(
+    r"[ \t]*(?:(?:一路|再)?(?:过渡|演进|发展|走|讲|学|写|聊|介绍|延伸|扩展)?到|至|\bto\b|\bthrough\b)[ \t]*", re.I
+)
 THEN_TO_CUE = re.compile(
-    r"[ \t]*(?:，|,)?[ \t]*(?:再到|然后到|最后到|再|\bthen(?:[ \t]+to)?\b|\band then\b)[ \t]*", re.I
+    r"[ \t]*(?:，|,)?[ \t]*(?:再到|然后到|最后到|\bthen[ \t]+to\b|\band[ \t]+then[ \t]+to\b)[ \t]*", re.I
 )
 # arrows between names (headings and list items).
 ARROW = re.compile(r"[ \t]*(?:→|⟶|⇒|➔|➡️?|->|=>)[ \t]*")
@@ -116,8 +124,10 @@ BASED_ON_CUE = re.compile(
 )
 # `S 是 X 的变体 / 一种变体 / 改进版`; English `S is a variant of X`.
 VARIANT_OF_ZH = re.compile(
-    r"(?:是|为|属于|都是|均为|算是)[ \t]*(?P<base>.{1,40}?)[ \t]*的[ \t]*(?:一种|一个|一类|简化|改进|高效)?"
-    r"(?:变体|变种|改进版本?|衍生版本?|分支)(?![ \t]*[:：])"
+    r"(?:是|为|属于|都是|均为|算是)[ \t]*(?P<base>[^，。；;！？!?\n]{1,40}?)[ \t]*的[ \t]*(?:一种|一个|一类|一款)?[ \t]*"  # noqa: E501
+    r"(?:(?:精简|轻量|简化|改进|高效|魔改|开源)(?:版)?[ \t]*(?:的)?[ \t]*)*"
+    r"(?:变体|变种|改进版本?|衍生版本?|分支|fork)(?![ \t]*[:：])",
+    re.I,
 )
 VARIANT_OF_EN = re.compile(
     r"\b(?:is|are)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:[\w\-]+[ \t]+)?(?:variants?|variations?|extensions?|"

@@ -113,6 +113,11 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
+def _name_like(token: str) -> bool:
+    """An unknown Latin token that is still clearly a name: `GRPO`, `REINFORCE++`, `RadixAttention`."""
+    return is_abbreviation(token.rstrip("+")) or bool(RP.CAMEL_CASE_NAME.match(token))
+
+
 def _link_display(link: Link, raw: str) -> str:
     if link.kind == "url":
         return " "
@@ -294,7 +299,9 @@ class _NoteReader:
                 return self.index.key_of(key)
         return None
 
-    def name_at(self, view: View, pos: int, *, filler: bool = True, new: bool = True) -> Name | None:
+    def name_at(
+        self, view: View, pos: int, *, filler: bool = True, new: bool = True, loose: bool = False
+    ) -> Name | None:
         """The concept named right at `pos`: a link, else the longest known name, else an abbreviation."""
         text = view.text
         if filler:
@@ -334,7 +341,7 @@ class _NoteReader:
                     return Name(key, pos, self._after_paren(text, end))
             if ends:
                 token = text[pos : ends[0]]
-                if new and is_abbreviation(token.rstrip("+")) and len(token) >= 2:
+                if new and len(token) >= 2 and (_name_like(token) or (loose and RP.CAPITALISED_NAME.match(token))):
                     key = self.index.ensure(token)
                     if key:
                         return Name(key, pos, self._after_paren(text, ends[0]))
@@ -377,7 +384,7 @@ class _NoteReader:
             end = following.end
         return names, end
 
-    def name_ending_at(self, view: View, end: int) -> Name | None:
+    def name_ending_at(self, view: View, end: int, *, loose: bool = False) -> Name | None:
         """The concept named by the text that ends at `end` (a parenthetical before `end` is skipped)."""
         text = view.text
         while end > 0 and text[end - 1] in " \t":
@@ -421,7 +428,7 @@ class _NoteReader:
             if best is not None:
                 return best
             token = text[start:end]
-            if is_abbreviation(token.rstrip("+")):
+            if _name_like(token) or (loose and RP.CAPITALISED_NAME.match(token)):
                 key = self.index.ensure(token)
                 return Name(key, start, end) if key else None
             return None
@@ -846,14 +853,16 @@ def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:
         if RP.ARROW_NAVIGATION.match(text, arrow.end()):
             previous = None
             continue
-        left = previous or reader.name_ending_at(view, arrow.start())
-        right = reader.name_at(view, arrow.end(), filler=False)
+        left = previous or reader.name_ending_at(view, arrow.start(), loose=heading)
+        right = reader.name_at(view, arrow.end(), filler=False, loose=heading)
         previous = None
         if left is None or right is None:
             continue
         right_span = view.span_at(right.start)
         if right_span is not None and right_span.toc:
             continue
+        if not heading and not all(_link_or_latin(view, name) for name in (left, right)):
+            continue  # `- 词表太大 → [[BPE]]`: a remark leading to a concept, not an order of two
         if left.start > start and text[left.start - 1] not in RP.NAME_BOUNDARY:
             continue
         after = right.end
@@ -861,6 +870,10 @@ def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:
             continue
         reader.emit("cue.arrow", RelationType.PREREQUISITE_OF, left.key, right.key, view.line)
         previous = right
+
+
+def _link_or_latin(view: View, name: Name) -> bool:
+    return view.span_at(name.start) is not None or view.text[name.start : name.end].isascii()
 
 
 def _in_order(reader: _NoteReader, view: View) -> None:
@@ -1007,7 +1020,7 @@ def _variants_headings(reader: _NoteReader) -> None:
         elif base_text:
             candidates = names_in(base_text)
             if candidates:
-                base = reader.resolve(candidates[0].name) or reader.index.key_of(candidates[0].key)
+                base = reader.resolve(candidates[0].name) or reader.index.ensure(candidates[0].name)
         if not base:
             continue
         items = [item for item in scan.list_items if item.heading_index == h]
@@ -1024,7 +1037,7 @@ def _variants_headings(reader: _NoteReader) -> None:
             if key is None:
                 candidates = names_in(plain_text(item.text))
                 if candidates:
-                    key = reader.resolve(candidates[0].name) or reader.index.key_of(candidates[0].key)
+                    key = reader.resolve(candidates[0].name) or reader.index.ensure(candidates[0].name)
             reader.emit("structure.variants_heading", RelationType.VARIANT_OF, key, base, item.line)
 
 

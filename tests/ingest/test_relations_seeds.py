@@ -145,7 +145,10 @@ def test_openrlhf_supports_reinforce_plus_plus(seeds: Ingested) -> None:
 def test_nothing_from_the_inference_or_rag_chapters_comes_before_grpo(seeds: Ingested) -> None:
     graph = seeds.graph
     roadmap = graph.notes[seed_note(graph, "001")]
-    chapters: dict[str, set[str]] = {"第五章": set(), "第六章": set()}  # 推理部署 (Inference), 应用层 (RAG / Prompt / Code)
+    chapters: dict[str, set[str]] = {
+        "第五章": set(),
+        "第六章": set(),
+    }  # 推理部署 (Inference), 应用层 (RAG / Prompt / Code)
     current: str | None = None
     text = (SEEDS / f"{Path(roadmap.path).stem}.txt").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(text, start=1):
