@@ -1,0 +1,92 @@
+"""GraphReader against a real Neo4j: deep closures, several vaults, name resolution."""
+
+from __future__ import annotations
+
+import pytest
+from neo4j import Driver
+from rl_graphs import P, note, rel, rl_graph
+
+from kg.api.errors import BadArgumentError
+from kg.api.learning import compute_learning_path
+from kg.model import Concept, Graph
+from kg.store.read import ConceptRecord, GraphReader, match_spelling, spelling_key
+from kg.store.read_cypher import CLOSURE_LEVELS
+from kg.store.sync import VaultSync
+
+pytestmark = pytest.mark.integration
+
+
+def chain_graph(length: int) -> Graph:
+    """c0 <- c1 <- ... <- c{length}: each concept the prerequisite of the next, plus parallel weak edges."""
+    g = Graph()
+    for i in range(length + 1):
+        key = f"c{i:03d}"
+        g.concepts[key] = Concept(key=key, name=f"Chain {i:03d}", aliases={f"Chain {i:03d}"})
+        g.notes[f"{key}.md"] = note(f"{key}.md", [key], words=200 * (i % 3 + 1))
+    for i in range(length):
+        g.relations.append(rel(P, f"c{i:03d}", f"c{i + 1:03d}", f"c{i + 1:03d}.md"))
+        g.relations.append(rel(P, f"c{i:03d}", f"c{i + 1:03d}", f"c{i:03d}.md", 0.4, "structure.order", 7))
+    return g
+
+
+def test_closure_deeper_than_one_round_trip(neo4j_driver: Driver, clean_db: None) -> None:
+    length = 2 * CLOSURE_LEVELS + 5
+    VaultSync(neo4j_driver).sync("chain", "/chain", chain_graph(length))
+    reader = GraphReader(neo4j_driver)
+    closure = reader.closure([f"chain\u241fc{length:03d}"])
+    assert len(closure.concepts) == length + 1
+    assert closure.depth["chain\u241fc000"] == length
+    assert len(closure.requires) == 2 * length  # both parallel assertions of every edge
+    assert reader.queries == 3  # levels 0-12, 13-25, 26-30: one round trip per 13 levels
+
+    answer = compute_learning_path(GraphReader(neo4j_driver), [f"Chain {length:03d}"], [], 0.0, None, None)
+    assert [s.concept.record.key for s in answer.steps] == [f"c{i:03d}" for i in range(length + 1)]
+    assert answer.totals.longest_chain == length + 1
+    assert [a.confidence for a in answer.steps[0].reasons[0].assertions] == [1.0, 0.4]
+
+
+def test_vaults_are_kept_apart(neo4j_driver: Driver, clean_db: None) -> None:
+    VaultSync(neo4j_driver).sync("rl", "/rl", rl_graph())
+    other = rl_graph()
+    other.relations = [
+        r for r in other.relations if "grpo" not in (r.source, r.target)
+    ]  # in this vault GRPO needs nothing
+    VaultSync(neo4j_driver).sync("other", "/other", other)
+    reader = GraphReader(neo4j_driver)
+    with pytest.raises(BadArgumentError, match="several vaults"):
+        compute_learning_path(reader, ["GRPO"], [], 0.0, None, None)
+    rl = compute_learning_path(reader, ["GRPO"], [], 0.0, None, "rl")
+    assert len(rl.steps) == 7 and {s.concept.record.vault for s in rl.steps} == {"rl"}
+    lone = compute_learning_path(reader, ["GRPO"], [], 0.0, None, "other")
+    assert [s.concept.record.uid for s in lone.steps] == ["other\u241fgrpo"]
+
+
+def test_resolution_ranks_name_over_alias_over_note(neo4j_driver: Driver, clean_db: None) -> None:
+    g = rl_graph()
+    g.concepts["pg"].aliases.add("PPO")  # a confusing alias: the display name PPO must win
+    VaultSync(neo4j_driver).sync("rl", "/rl", g)
+    reader = GraphReader(neo4j_driver)
+    found = reader.resolve(["ppo", "策略梯度", "rl/PPO 概述.md", "Trust-Region  policy optimization", "zzzz"])
+    assert [c.name for c in found["ppo"].concepts] == ["PPO"] and found["ppo"].how == "name"
+    assert [c.name for c in found["策略梯度"].concepts] == ["Policy Gradient"] and found["策略梯度"].how == "alias"
+    assert [c.name for c in found["rl/PPO 概述.md"].concepts] == ["PPO"] and found["rl/PPO 概述.md"].how == "note"
+    assert [c.name for c in found["Trust-Region  policy optimization"].concepts] == ["TRPO"]
+    assert found["zzzz"].concepts == ()
+    assert reader.queries == 2  # exact spellings in one query; one more for the typo/suggestion pass
+
+
+def test_spelling_match_is_typo_tolerant_but_not_for_short_names() -> None:
+    concepts = [
+        ConceptRecord(uid=f"v\u241f{k}", vault="v", key=k, name=n, aliases=a)
+        for k, n, a in [
+            ("ppo", "PPO", ()),
+            ("dpo", "DPO", ()),
+            ("grpo", "GRPO", ()),
+            ("flashattention", "FlashAttention", ("Flash Attention",)),
+        ]
+    ]
+    assert spelling_key("Ｆｌａｓｈ－Attention") == "flashattention"
+    assert [c.name for c in match_spelling("flash atention", concepts).concepts] == ["FlashAttention"]
+    assert [c.name for c in match_spelling("GPRO", concepts).concepts] == ["GRPO"]  # transposition
+    apo = match_spelling("APO", concepts)  # one edit from both PPO and DPO: no guess, suggestions instead
+    assert apo.concepts == () and set(apo.suggestions) >= {"PPO", "DPO"}
