@@ -392,7 +392,7 @@ class _Repair:
     unrepaired: int  # U+FFFD put where nothing valid could be rebuilt
 
 
-def _repair(text: str, table: FreqTable) -> _Repair | None:
+def _repair(text: str, given_table: FreqTable | None) -> _Repair | None:
     matches = list(_CLUSTER.finditer(text))
     parses = [_parse_cluster(bytes(_BYTE_OF[c] for c in m.group())) for m in matches]
     kept = [(m, p) for m, p in zip(matches, parses, strict=True) if p.parseable]
@@ -401,6 +401,7 @@ def _repair(text: str, table: FreqTable) -> _Repair | None:
     complete = sum(p.complete for _, p in kept)
     if not complete or complete < sum(p.damaged for _, p in kept) or 2 * len(kept) < len(matches):
         return None
+    table = given_table if given_table is not None else default_freq_table()  # loaded on first need
     gain = 0.0  # log-likelihood of the repaired clusters minus that of the text as it stands
     # Clusters separated only by spaces/tabs are decided together (one Viterbi segment), with the
     # nearest non-space characters outside them as context.
@@ -451,7 +452,7 @@ def repair_mojibake(text: str, table: FreqTable | None = None) -> tuple[str, int
     """
     if not _SUSPECT.search(text):
         return None
-    rep = _repair(text, table if table is not None else default_freq_table())
+    rep = _repair(text, table)
     if rep is None or rep.changed == 0:
         return None
     return rep.text, rep.rebuilt, rep.unrepaired
@@ -505,10 +506,35 @@ def _decode_base(raw: bytes) -> tuple[str, str, int, str | None]:
         return text, "latin-1", 0, "not UTF-8 or GB18030; read as Latin-1, non-ASCII text may be wrong"
 
 
+# UTF-8 of the characters _SUSPECT looks for: every lead char is 2 bytes (C3 xx, or C4/C5 xx for
+# Ğ İ Ş ğ); a continuation char starts with one of a few bytes (C2 for U+0080-00BF, E2 for € ‘ …).
+_LEAD_UTF8 = frozenset(c.encode("utf-8") for c in _LEAD_CHARS)
+_LEAD_UTF8_FIRST = tuple(sorted({seq[:1] for seq in _LEAD_UTF8}))
+_CONT_UTF8_FIRST = frozenset(c.encode("utf-8")[0] for c in _CONT_CHARS)
+_PRECHECK_MAX_HITS = 2000  # past this many lead-like bytes, let the full check decide
+
+
+def _may_hold_mojibake(raw: bytes) -> bool:
+    """Byte-level pre-check: is there a cp1254 lead-byte character followed by a continuation-byte
+    character (what _SUSPECT finds, in UTF-8)? Uses bytes.find (memchr), so clean notes, even
+    ones with é or × in them, cost next to nothing."""
+    hits = 0
+    for first in _LEAD_UTF8_FIRST:
+        i = raw.find(first)
+        while i != -1:
+            if raw[i : i + 2] in _LEAD_UTF8 and i + 2 < len(raw) and raw[i + 2] in _CONT_UTF8_FIRST:
+                return True
+            hits += 1
+            if hits > _PRECHECK_MAX_HITS:
+                return True
+            i = raw.find(first, i + 1)
+    return False
+
+
 def decode_note(raw: bytes, table: FreqTable | None = None) -> DecodedText:
     """Decode a note's bytes, repairing cp1254 mojibake; never raises on any input."""
     text, encoding, lost, message = _decode_base(raw)
-    if encoding.startswith("utf-8"):
+    if encoding.startswith("utf-8") and _may_hold_mojibake(raw):
         fixed = repair_mojibake(text, table)
         if fixed is not None:
             repaired_text, rebuilt, unrepaired = fixed

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ingest.encoding import (
     DROPPED_BYTES,
     MOJIBAKE_ENCODING_SUFFIX,
+    _may_hold_mojibake,
     build_freq_table,
     corrupt_like_cp1254,
     decode_note,
@@ -215,3 +216,14 @@ def test_damaged_text_never_raises_and_keeps_ascii(text: str) -> None:
     ascii_in = [c for c in text if c.isascii()]
     ascii_out = [c for c in decoded.text if c.isascii()]
     assert ascii_out == ascii_in  # ASCII (links, markup) survives repair untouched
+
+
+_CP1254_CHARS = "".join(ch for b in range(0x80, 0x100) if (ch := bytes([b]).decode("cp1254", errors="ignore")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_CP1254_CHARS + "ab 中\n"), max_size=60))
+def test_byte_precheck_never_hides_what_repair_would_fix(text: str) -> None:
+    # decode_note skips repair when the raw bytes fail the cheap pre-check: that must be safe
+    if repair_mojibake(text) is not None:
+        assert _may_hold_mojibake(text.encode("utf-8"))
