@@ -145,6 +145,7 @@ def ftfy_encoding_only(damaged: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--skip-ftfy", action="store_true", help="skip the (slow) ftfy baseline rows")
     parser.add_argument("--limit-chars", type=int, default=0, help="cap the antiai test split (0 = all)")
     args = parser.parse_args()
     shared: Path = args.shared
@@ -197,6 +198,8 @@ def main() -> None:
         ("antiai test   | ftfy, encoding fixes only", test_texts, ftfy_encoding_only),
     ]
     for label, texts, repair in runs:
+        if args.skip_ftfy and "ftfy" in label:
+            continue
         t0 = time.perf_counter()
         score = score_set(texts, repair)
         print(score.row(label) + f"  {time.perf_counter() - t0:6.1f}s", flush=True)

@@ -134,6 +134,20 @@ def test_mojibake_next_to_genuine_chinese_keeps_both() -> None:
     assert fixed[0] == "模型训练 和 强化学习与奖励"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "信息过载时代，如何真正「懂」LLM？从面试题开始",  # 」 (E3 80 8D) vs 、 (E3 80 81)
+        "「甲、乙」和「丙」的区别",  # the 、 inside stays, the 」 comes back
+        "他说“你好”，然后离开",  # ” is E2 80 9D
+    ],
+)
+def test_closing_brackets_come_back_when_the_line_opened_them(text: str) -> None:
+    fixed = repair_mojibake(corrupt_like_cp1254(text))
+    assert fixed is not None
+    assert fixed[0] == text
+
+
 def test_genuine_latin_text_is_not_touched() -> None:
     for text in (
         "Tomáš Mikolov, Lukáš Burget",
