@@ -113,7 +113,13 @@ def start(
 @neo4j_app.command()
 def stop(
     data_dir: DataDirOption = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for a clean shutdown.")] = 60.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for a clean shutdown (the first stop after a build may take up to 180 s more).",
+        ),
+    ] = 60.0,
 ) -> None:
     """Stop the Neo4j serving the data dir (clean shutdown; data stays)."""
     server = _server(load_settings(), data_dir=data_dir)

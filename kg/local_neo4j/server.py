@@ -63,6 +63,9 @@ JVM_FLAGS: tuple[str, ...] = (
 _MEMORY_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _JAVA_VERSION = re.compile(r'version "(?:1\.)?([0-9]+)')
 _LOG_TAIL_LINES = 25
+# Extra seconds a stop may take when the JVM writes its class-data archive on exit (once per
+# launcher build and JDK): ~10 s on an idle 2-core machine, ~50 s measured under load 7.
+CDS_DUMP_ALLOWANCE_S = 180.0
 READY_LINE = "kg-neo4j: ready in "  # printed by the launcher (KgNeo4j.java) after the password is set
 
 
@@ -203,10 +206,12 @@ def _class_data_sharing(launcher: Launcher, java_version: str) -> tuple[list[str
     cds_dir = launcher.cds_dir()
     cds_dir.mkdir(parents=True, exist_ok=True)
     archive = cds_dir / f"jdk-{hashlib.sha256(java_version.encode()).hexdigest()[:12]}.jsa"
+    # CDS logs a warning per class it cannot archive (signed jars, old class versions): >1000 lines.
+    quiet = "-Xlog:cds=off"
     if archive.is_file():
-        return [f"-XX:SharedArchiveFile={archive}"], archive, None
+        return [quiet, f"-XX:SharedArchiveFile={archive}"], archive, None
     dump = cds_dir / f"dump-{secrets.token_hex(6)}.jsa"
-    return [f"-XX:ArchiveClassesAtExit={dump}"], archive, dump
+    return [quiet, f"-XX:ArchiveClassesAtExit={dump}"], archive, dump
 
 
 def _promote_cds_dump(record: dict[str, object]) -> None:
@@ -490,6 +495,10 @@ class LocalNeo4j:
         record = self._read_pid_file() or {}
         if not current.running or current.pid is None:
             return False
+        if isinstance(record.get("cds_dump"), str):
+            timeout += CDS_DUMP_ALLOWANCE_S
+            if self._progress is not None:
+                self._progress("first stop of this launcher build: the JVM also writes a class-data archive ...")
         if not self._terminate(current.pid, timeout):
             raise LocalNeo4jError(
                 f"Neo4j (pid {current.pid}) did not stop within {timeout:.0f} s; "
