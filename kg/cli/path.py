@@ -17,6 +17,7 @@ from kg.cli.app import app
 from kg.cli.common import EXIT_UNAVAILABLE, fail, load_settings, neo4j_driver
 
 EVIDENCE_WIDTH = 90
+MAX_REASONS = 3  # in the tree; strongest first (the JSON has them all)
 
 
 def run_learning_path_query(reader: Any, variables: dict[str, Any]) -> ExecutionResult:
@@ -56,7 +57,7 @@ def render_tree(path: dict[str, Any]) -> str:
         if step["inCycle"]:
             flags.append("in a cycle")
         lines.append(f"  {step['position']:>3}. {concept['name']}  ({', '.join(flags)})")
-        for reason in step["reasons"]:
+        for reason in step["reasons"][:MAX_REASONS]:
             more = len(reason["assertions"]) - 1
             where = f"{reason['note']}:{reason['line']}" if reason["line"] is not None else reason["note"]
             lines.append(
@@ -66,6 +67,9 @@ def render_tree(path: dict[str, Any]) -> str:
             )
             if reason["evidence"]:
                 lines.append(f"         “{_short(reason['evidence'])}”")
+        hidden = len(step["reasons"]) - MAX_REASONS
+        if hidden > 0:
+            lines.append(f"       (+{hidden} weaker reasons; --json shows all)")
         for note in step["notes"]:
             lines.append(f"       read: {note['path']} ({note['minutes']} min)")
     for cycle in path["cycles"]:
