@@ -110,3 +110,14 @@ def test_exported_sdl_matches_the_code() -> None:
     current = (schema_dir() / "schema.graphql").read_text(encoding="utf-8")
     assert current == schema_sdl(), "schema/schema.graphql is stale: run `kg schema export-graphql`"
     assert "learningPath(to: [String!]!, known: [String!]! = []" in current
+
+
+@integration
+@anyio
+async def test_graphiql_introspection_passes_the_limits(client: httpx.AsyncClient) -> None:
+    from graphql import get_introspection_query
+
+    body = await gql(client, get_introspection_query(descriptions=True, input_value_deprecation=True))
+    assert "errors" not in body, body.get("errors")
+    names = {t["name"] for t in body["data"]["__schema"]["types"]}
+    assert {"LearningPath", "LearningStep", "Reason", "Concept", "Note"} <= names
