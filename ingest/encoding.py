@@ -48,6 +48,7 @@ _BINARY_CONTROL_RATIO = 0.10
 _TEXT_CONTROLS = frozenset(b"\b\t\n\v\f\r\x1b")
 # A UTF-8 file with at most this share of invalid bytes is read as damaged UTF-8, not as GB18030.
 _UTF8_DAMAGE_RATIO = 0.01
+_VITERBI_WIDTH = 24  # candidates kept per slot inside a run of ambiguous characters
 _MAX_MISSING_PER_CHAR = 2  # 3 missing bytes = 8**3 guesses with nothing left to judge them by
 
 
@@ -351,7 +352,10 @@ def _best_path(slots: Sequence[tuple[str, ...]], left: str, right: str, table: F
         if j == i + 1:
             chosen[i] = max(slots[i], key=lambda c: table.log_window(prev, c, nxt))
         else:
-            chosen[i:j] = _viterbi(slots[i:j], prev, nxt, table)
+            # keep the likeliest few per slot: a run of 4-byte characters with two lost bytes
+            # each could otherwise cost 192 x 192 transitions per character
+            pruned = [tuple(sorted(options, key=table.p_uni, reverse=True)[:_VITERBI_WIDTH]) for options in slots[i:j]]
+            chosen[i:j] = _viterbi(pruned, prev, nxt, table)
         i = j
     return chosen
 
@@ -508,7 +512,8 @@ def repair_mojibake(text: str, table: FreqTable | None = None) -> tuple[str, int
     rep = _repair(text, table)
     if rep is None or rep.changed == 0:
         return None
-    return rep.text, rep.rebuilt, rep.unrepaired
+    # a BOM that was itself misread ("ï»¿") comes back as U+FEFF: drop it like any BOM
+    return rep.text.removeprefix("\ufeff"), rep.rebuilt, rep.unrepaired
 
 
 # ---------------------------------------------------------------------------------------------

@@ -148,6 +148,23 @@ def test_closing_brackets_come_back_when_the_line_opened_them(text: str) -> None
     assert fixed[0] == text
 
 
+def test_a_misread_bom_is_dropped_after_repair() -> None:
+    decoded = decode_note(damage("\ufeff" + PARAGRAPH))
+    assert decoded.repaired
+    assert decoded.text.startswith("强化学习")
+
+
+def test_long_runs_of_badly_damaged_characters_are_repaired_within_a_pruned_search() -> None:
+    # 🐍 F0 9F 90 8D and 🏍 F0 9F 8F 8D lose two bytes each: ~100 candidates per character, in a
+    # run of 80 (the Viterbi keeps the likeliest few per slot, else 100 x 100 steps per character)
+    prose = "这是一段正常的文字。" * 30
+    decoded = decode_note(damage(prose + "🐍🏍" * 40))
+    assert decoded.repaired
+    assert decoded.text.startswith(prose)
+    assert len(decoded.text) == len(prose) + 80
+    assert all(0x10000 <= ord(c) <= 0x1FFFF for c in decoded.text[len(prose) :])  # 4-byte chars
+
+
 def test_genuine_latin_text_is_not_touched() -> None:
     for text in (
         "Tomáš Mikolov, Lukáš Burget",
