@@ -13,6 +13,8 @@ requires-edges among it; this module decides what to study and in which order:
   then better supported (strongest confidence, most assertions), then name, then id: deterministic.
 - cycles (strongly connected components) are reported; their members share a stage and are
   ordered among themselves by the same tie-break, never looped on.
+- a requires-edge that a longer chain through other steps already implies is flagged
+  (`implied_for`), so readers can show the direct reasons first.
 - `max_steps` keeps the steps closest to the targets (targets always kept) in the same order.
 
 Nothing here knows Neo4j or GraphQL.
@@ -45,6 +47,9 @@ class PlannedStep:
     support: float  # strongest confidence among the edges that put it in the path (1.0 for targets)
     assertions: int  # how many assertions put it in the path
     cycle: int | None = None  # index into `Plan.cycles` when the step is part of a cycle
+    # steps whose direct need of this one is also implied by a longer chain through other steps
+    # (a transitive edge; Metacademy hides those). Listed in `required_by` all the same.
+    implied_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +204,24 @@ def plan_learning_path(
         comp_stage.append(1 + max(below, default=0))
     stage = {x: comp_stage[component_of[x]] for x in in_path}
 
+    # Everything each component reaches, as a bitset over components, to spot transitive edges.
+    reach: list[int] = []
+    for ci, comp in enumerate(components):
+        mask = 0
+        for x in comp:
+            for y in succ[x]:
+                cy = component_of[y]
+                if cy != ci:
+                    mask |= (1 << cy) | reach[cy]
+        reach.append(mask)
+
+    def implied(dependent: str, required: str) -> bool:
+        cd, cr = component_of[dependent], component_of[required]
+        if cd == cr:
+            return False
+        others = {component_of[z] for z in succ[dependent]} - {cd, cr}
+        return any(reach[cz] >> cr & 1 for cz in others)
+
     order = sorted(in_path, key=lambda x: (stage[x], *tie(x)))
     cyclic = [c for c in components if len(c) > 1 or c[0] in succ[c[0]]]
     position = {x: i for i, x in enumerate(order)}
@@ -223,6 +246,9 @@ def plan_learning_path(
             support=support.get(x, 0.0),
             assertions=assertions[x],
             cycle=cycle_of.get(x),
+            implied_for=tuple(
+                sorted((d for d in required_by[x] if d in kept_set and implied(d, x)), key=position.__getitem__)
+            ),
         )
         for x in kept
     )

@@ -153,3 +153,38 @@ def test_arbitrary_graphs_terminate_and_respect_order_outside_cycles(pairs: list
             same_cycle = cycle_of[e.dependent] is not None and cycle_of[e.dependent] == cycle_of[e.required]
             assert same_cycle or pos[e.required] < pos[e.dependent]
     assert len(pos) == len(plan.steps)
+
+
+def test_transitive_edges_are_flagged() -> None:
+    plan = plan_learning_path(["grpo"], GRPO_EDGES)
+    by_id = {s.id: s for s in plan.steps}
+    # GRPO needs PPO directly, but also through RLHF; PPO needs PG directly and through TRPO
+    assert by_id["ppo"].implied_for == ("grpo",)
+    assert by_id["pg"].implied_for == ("ppo",)
+    assert by_id["rlhf"].implied_for == () and by_id["trpo"].implied_for == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags())
+def test_implied_edges_have_a_longer_chain(graph: tuple[list[str], list[Requirement]]) -> None:
+    nodes, edges = graph
+    plan = plan_learning_path([nodes[-1]], edges)
+    needs: dict[str, set[str]] = {}
+    for e in edges:
+        needs.setdefault(e.dependent, set()).add(e.required)
+
+    def reaches(a: str, b: str, skip_direct: bool) -> bool:
+        stack = [y for y in needs.get(a, set()) if not (skip_direct and y == b)]
+        seen = set(stack)
+        while stack:
+            x = stack.pop()
+            if x == b:
+                return True
+            for y in needs.get(x, set()) - seen:
+                seen.add(y)
+                stack.append(y)
+        return False
+
+    for step in plan.steps:
+        for d in step.required_by:
+            assert (d in step.implied_for) == reaches(d, step.id, skip_direct=True)

@@ -114,7 +114,7 @@ def compute_learning_path(
     def concept(uid: str) -> Concept:
         return Concept(record=concepts[uid])
 
-    def reasons_for(step_uid: str, required_by: tuple[str, ...]) -> list[Reason]:
+    def reasons_for(step_uid: str, required_by: tuple[str, ...], implied_for: tuple[str, ...]) -> list[Reason]:
         out: list[Reason] = []
         for dep in required_by:
             for (type_, source, target), assertions in sorted(edges[(dep, step_uid)].items()):
@@ -133,9 +133,10 @@ def compute_learning_path(
                         line=strongest.line,
                         text=_sentence(type_, concepts[source].name, concepts[target].name),
                         assertions=evidence,
+                        implied=dep in implied_for,
                     )
                 )
-        out.sort(key=lambda r: (-r.confidence, -len(r.assertions), r.required_by.record.name.casefold()))
+        out.sort(key=lambda r: (r.implied, -r.confidence, -len(r.assertions), r.required_by.record.name.casefold()))
         return out
 
     steps: list[LearningStep] = []
@@ -153,7 +154,7 @@ def compute_learning_path(
                 is_target=s.is_target,
                 in_cycle=s.cycle is not None,
                 requires=[concept(r) for r in s.requires],
-                reasons=reasons_for(s.id, s.required_by),
+                reasons=reasons_for(s.id, s.required_by, s.implied_for),
                 notes=[Note(record=n) for n in notes],
                 minutes=sum(n.minutes for n in notes),
             )

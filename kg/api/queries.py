@@ -12,7 +12,7 @@ query LearningPath($to: [String!]!, $known: [String!] = [], $minConfidence: Floa
       concept { name key aliases }
       requires { name }
       reasons {
-        relation text confidence rule evidence note line
+        relation text confidence rule evidence note line implied
         from { name } to { name } requiredBy { name }
         assertions { rule confidence text note line }
       }

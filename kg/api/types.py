@@ -272,6 +272,9 @@ class Reason:
     note: str = strawberry.field(description="Note of the strongest assertion.")
     line: int | None
     text: str = strawberry.field(description="The reason as a sentence, e.g. 'PPO is a prerequisite of GRPO'.")
+    implied: bool = strawberry.field(
+        description="Also implied by a longer chain through other steps (a transitive edge: a view may hide it)."
+    )
     assertions: list[Evidence] = strawberry.field(description="Every assertion of this relation, strongest first.")
 
 

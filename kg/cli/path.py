@@ -64,6 +64,7 @@ def render_tree(path: dict[str, Any]) -> str:
                 f"       ← {reason['text']} [{reason['rule']} {reason['confidence']:.2f}, {where}"
                 + (f", +{more} more" if more > 0 else "")
                 + "]"
+                + (" (also via a longer chain)" if reason["implied"] else "")
             )
             if reason["evidence"]:
                 lines.append(f"         “{_short(reason['evidence'])}”")

@@ -19,7 +19,7 @@ query Path($to: [String!]!, $known: [String!] = [], $min: Float! = 0, $max: Int)
       position depth stage isTarget inCycle
       concept { name key aliases }
       requires { name }
-      reasons { relation from { name } to { name } requiredBy { name } confidence rule evidence note line text
+      reasons { relation from { name } to { name } requiredBy { name } confidence rule evidence note line text implied
                 assertions { rule confidence text note line } }
       notes { path title minutes kind }
       minutes
@@ -75,6 +75,9 @@ async def test_steps_carry_reasons_evidence_notes_and_totals(client: httpx.Async
     assert merged["evidence"] == "ppo PREREQUISITE_OF grpo @align/GRPO.md:3"
     assert merged["text"] == "PPO is a prerequisite of GRPO"
     assert reasons[("VARIANT_OF", "GRPO", "PPO")]["text"] == "GRPO is a variant of PPO"
+    # GRPO's need of PPO is also implied through RLHF; RLHF's is direct, and listed first
+    assert [r["implied"] for r in ppo["reasons"]] == [False, True, True]
+    assert ppo["reasons"][0]["requiredBy"]["name"] == "RLHF"
     # overview before the hands-on note; minutes from CJK characters and words
     assert [n["path"] for n in ppo["notes"]] == ["rl/PPO 概述.md", "rl/PPO-从零手写.md"]
     assert [n["minutes"] for n in ppo["notes"]] == [3, 10]  # 600/300 + 200/200; 2000/200
