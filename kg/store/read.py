@@ -561,8 +561,15 @@ class GraphReader:
         ]
 
 
-# Overviews before deep dives before hands-on notes: the order a reader wants them in.
-_NOTE_KIND_ORDER = {"overview": 0, "concept": 1, "note": 1, None: 1, "deep_dive": 2, "practice": 3, "implementation": 4}
+# Overviews before deep dives before hands-on notes: the order a reader wants them in (note kinds
+# as the ingest names them from title suffixes or front matter).
+_NOTE_KIND_ORDER: dict[str | None, int] = {
+    "overview": 0, "basics": 0,
+    None: 1, "guide": 1, "notes": 1, "series": 1, "moc": 1, "roadmap": 1,
+    "theory": 2, "analysis": 2, "deep-dive": 2, "paper": 2,
+    "practice": 3,
+    "implementation": 4,
+}  # fmt: skip
 
 
 def _note_rank(kind: str | None) -> int:
