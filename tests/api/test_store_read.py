@@ -90,3 +90,52 @@ def test_spelling_match_is_typo_tolerant_but_not_for_short_names() -> None:
     assert [c.name for c in match_spelling("GPRO", concepts).concepts] == ["GRPO"]  # transposition
     apo = match_spelling("APO", concepts)  # one edit from both PPO and DPO: no guess, suggestions instead
     assert apo.concepts == () and set(apo.suggestions) >= {"PPO", "DPO"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cypher_closure_equals_a_breadth_first_walk(neo4j_driver: Driver, clean_db: None, seed: int) -> None:
+    """Random graphs with mixed relation types, parallel assertions, cycles and confidences."""
+    import random
+    from collections import deque
+
+    from kg.model import RelationType
+
+    rng = random.Random(seed)
+    n = rng.randint(5, 40)
+    g = Graph()
+    for i in range(n):
+        g.concepts[f"k{i}"] = Concept(key=f"k{i}", name=f"K{i}", aliases={f"K{i}"})
+        g.notes[f"k{i}.md"] = note(f"k{i}.md", [f"k{i}"])
+    types = [RelationType.PREREQUISITE_OF, RelationType.VARIANT_OF, RelationType.IMPLEMENTS, RelationType.RELATED_TO]
+    for line in range(rng.randint(n, 4 * n)):
+        a, b = rng.sample(range(n), 2)
+        t = rng.choice(types)
+        g.relations.append(rel(t, f"k{a}", f"k{b}", f"k{rng.randrange(n)}.md", rng.choice([0.2, 0.5, 1.0]), line=line))
+    VaultSync(neo4j_driver).sync("r", "/r", g)
+
+    for min_conf in (0.0, 0.5):
+        needs: dict[str, set[str]] = {}
+        for r in g.relations:
+            if r.confidence < min_conf or r.type is RelationType.RELATED_TO:
+                continue
+            dep, req = (r.target, r.source) if r.type is RelationType.PREREQUISITE_OF else (r.source, r.target)
+            needs.setdefault(dep, set()).add(req)
+        start = f"k{rng.randrange(n)}"
+        depth = {start: 0}
+        queue = deque([start])
+        while queue:
+            x = queue.popleft()
+            for y in needs.get(x, set()):
+                if y not in depth:
+                    depth[y] = depth[x] + 1
+                    queue.append(y)
+        closure = GraphReader(neo4j_driver).closure([f"r\u241f{start}"], min_conf)
+        assert {uid.split("\u241f")[1]: d for uid, d in closure.depth.items()} == depth
+        expected_edges = sum(
+            1
+            for r in g.relations
+            if r.confidence >= min_conf
+            and r.type is not RelationType.RELATED_TO
+            and ((r.target if r.type is RelationType.PREREQUISITE_OF else r.source) in depth)
+        )
+        assert len(closure.requires) == expected_edges
