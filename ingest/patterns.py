@@ -133,3 +133,13 @@ CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 NON_BLANK_LINE = re.compile(r"\n[ \t]*[^\s]")
 # The first line of prose: not a heading, list item, table, quote, rule, image, link-only or HTML line.
 FIRST_PROSE_LINE = re.compile(r"^(?![ \t]*(?:[#>|*+\-=_<!\[{]|\d+[.)]|\$\$))[ \t]*\S[^\n]{8,}$", re.M)
+
+# --- a fast path for the plain YAML front matter most notes have --------------------------------------
+# `key: value`, `key: [a, "b"]`, `key:` followed by `- item` lines; anything else goes to PyYAML.
+FAST_YAML_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
+FAST_YAML_ITEM = re.compile(r"([ \t]*)-[ \t]+(.*?)[ \t]*")
+FAST_YAML_DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
+FAST_YAML_SINGLE_QUOTED = re.compile(r"'([^']*)'")
+# A plain scalar PyYAML reads as one string-or-typed value: no indicator first, no `: ` or ` #`.
+FAST_YAML_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:(?!:\s|\s#)[^\r\n\t])*(?<![:\s])")
+FAST_YAML_FLOW_ITEM = re.compile(r"[ \t]*(?:\"([^\"\\]*)\"|'([^']*)'|([^,\[\]{}'\"#]+?))[ \t]*(?:,|$)")

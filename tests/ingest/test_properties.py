@@ -130,3 +130,113 @@ def test_read_vault_never_raises_on_any_bytes(files: list[tuple[str, bytes]]) ->
         to_graphml(graph)
         again = read_vault(root)
         assert to_json(again) == to_json(graph)
+
+
+# --- the YAML fast path reads exactly what PyYAML reads -------------------------------------------
+
+SCALARS = [
+    "GRPO",
+    "大语言模型 LLM",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "null",
+    "~",
+    "1",
+    "-1",
+    "+1",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "1:30",
+    "1.5",
+    "1e3",
+    "1.0e+3",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "2026-02-22",
+    "2025-08-07T00:00:00+08:00",
+    "2025-8-7",
+    "https://a.b/c?d=e#f",
+    "a: b",
+    "a #b",
+    "a#b",
+    "#x",
+    "-x",
+    "- x",
+    "?x",
+    ":x",
+    "x:",
+    "[[X]]",
+    "[[X|Y]]",
+    "{{date}}",
+    "a, b",
+    "'q'",
+    '"q"',
+    "'it''s'",
+    '"a\\"b"',
+    '"[[A]], [[B]]"',
+    "a\tb",
+    "",
+    " ",
+    "!tag x",
+    "&a x",
+    "*a",
+    "|",
+    ">",
+    "%x",
+    "@x",
+    "`x`",
+    "ñ",
+    "（全角）",
+    "x ",
+    "=",
+    "<<",
+]
+scalar = st.one_of(st.sampled_from(SCALARS), st.text(max_size=12))
+key = st.one_of(
+    st.sampled_from(["title", "tags", "aliases", "up", "type", "yes", "null", "a-b", "_k", "1", "x y"]),
+    st.text(max_size=6),
+)
+line = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", key, scalar),
+    st.builds(lambda k: f"{k}:", key),
+    st.builds(lambda k, vs: f"{k}: [{', '.join(vs)}]", key, st.lists(scalar, max_size=4)),
+    st.builds(lambda indent, v: f"{indent}- {v}", st.sampled_from(["", "  ", "    ", "\t"]), scalar),
+    st.sampled_from(["", "# comment", "  # indented comment", "---", "...", "k: v # trailing", "  continued"]),
+)
+
+
+# Front matter as Obsidian writes it (the fast path should answer these), mixed with the above.
+safe_key = st.from_regex(r"[a-z_][a-z0-9_-]{0,8}", fullmatch=True)
+safe_scalar = st.one_of(
+    st.sampled_from(SCALARS[:30]),
+    st.from_regex(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9 \u4e00-\u9fff/_.:()（）-]{0,12}", fullmatch=True),
+)
+safe_line = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", safe_key, safe_scalar),
+    st.builds(lambda k, vs: f"{k}: [{', '.join(vs)}]", safe_key, st.lists(safe_scalar, max_size=3)),
+    st.builds(
+        lambda k, vs: "\n".join([f"{k}:", *(f"  - {v}" for v in vs)]), safe_key, st.lists(safe_scalar, max_size=3)
+    ),
+)
+front_matter_text = st.one_of(
+    st.lists(safe_line, min_size=1, max_size=6), st.lists(st.one_of(safe_line, line), max_size=8)
+).map("\n".join)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(front_matter_text)
+def test_fast_yaml_equals_pyyaml_whenever_it_answers(raw: str) -> None:
+    import yaml
+
+    from ingest.frontmatter import _fast_yaml
+
+    fast = _fast_yaml(raw)
+    if fast is None:
+        return
+    assert fast == yaml.load(raw, Loader=yaml.CSafeLoader)
