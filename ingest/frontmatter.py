@@ -1,7 +1,9 @@
 """Front matter: YAML `---`, TOML `+++` (Hugo) and JSON, parsed with python-frontmatter's handlers.
 
 `split_front_matter` never raises: broken front matter (Templater `{{date}}`, bad TOML, a YAML
-list instead of a mapping) gives an empty dict plus a message, and the body is still parsed.
+list instead of a mapping) gives a problem message, the keys that still parse one by one, and the
+body is still parsed. Plain YAML (`key: value`, flow and block lists of scalars — what Obsidian
+writes) takes a fast path typed by PyYAML's own resolver; anything else goes through PyYAML.
 Values are made JSON-safe (dates → ISO strings) so the graph exports and stores as is. Obsidian's
 unquoted `up: [[X]]` (YAML reads it as the nested list `[['X']]`) is read back as `"[[X]]"` and
 reported, since the user meant a link.
