@@ -806,8 +806,8 @@ def _register(
         for candidate in parsed.title_names:
             index.pair(primary.name, candidate.name, strong=False)
         stem = _stem(note.path)
-        if concept_key(stem) != primary.key and not is_id_like(stem):
-            index.pair(primary.name, stem, strong=False)
+        if concept_key(stem) != primary.key and not is_id_like(stem) and not is_outline_stem(stem, exact=True):
+            index.pair(primary.name, stem, strong=False)  # the file name, as links write it
     for link in note.links:
         if link.concept is not None or (link.line, link.target) in parsed.outside_links:
             continue
