@@ -69,7 +69,13 @@ KIND_SUFFIXES: dict[str, str] = {
     "Explained": "deep-dive",
     # theory / basics
     "原理与架构": "theory",
+    "基本原理": "theory",
+    "核心原理": "theory",
+    "工作原理": "theory",
+    "实现原理": "theory",
+    "底层原理": "theory",
     "原理": "theory",
+    "基础知识": "basics",
     "基础": "basics",
     "Basics": "basics",
     "Fundamentals": "basics",
@@ -478,6 +484,9 @@ def candidate_from_part(part: str, *, member: bool = False) -> NameCandidate | N
     if not part:
         return None
     aliases: list[str] = []
+    tail = P.PAREN_THEN_WORD.match(part)
+    if tail:
+        part = tail.group(1) + tail.group(2)  # the word after the parenthesis says what kind of thing it is
     name = part
     match = P.TRAILING_PAREN.match(part)
     if match:

@@ -95,6 +95,10 @@ LEADING_PUNCT = re.compile(r"^[\s。.,，;；:：!！、|｜\-—–~>\u2190-\u2
 RATING = re.compile(r"[★☆⭐]+")
 # A trailing parenthetical: `Name（ABBR）`, `Name (Full Name)`, `Name（comment）`.
 TRAILING_PAREN = re.compile(r"^(.*?\S)\s*[（(]\s*([^()（）]+?)\s*[）)]$")
+# …and with a short generic word after it: `长思维链（Long Chain-of-Thought, CoT）概念`.
+PAREN_THEN_WORD = re.compile(
+    r"^(.*?\S)\s*([（(]\s*[^()（）]+?\s*[）)])\s*(概念|简介|介绍|概述|原理|方法|算法|模型|机制|技术)$"
+)
 # `群体相对策略优化 GRPO`: CJK full name, a space, an upper-case abbreviation.
 CJK_THEN_ABBREVIATION = re.compile(r"^([\u3400-\u9fff][\u3400-\u9fff\w]*?)\s+([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9+]*)$")
 ABBREVIATION = re.compile(r"^(?=(?:[^A-Z]*[A-Z]){2})[A-Za-z][A-Za-z0-9+\-.]{0,11}$")

@@ -834,7 +834,9 @@ def _register(
                     index.add_candidate(candidate)
     for entry in parsed.outline_entries:
         for candidate in entry.names:
-            index.add_candidate(candidate)
+            # a name written on its own is a concept of its own: a link alias elsewhere (`[[Post-Training
+            # 数据准备|数据准备]]`) must not swallow it
+            index.add_candidate(candidate, anchored=True)
 
 
 def _final_links(parsed: ParsedNote, index: ConceptIndex, primary_key: dict[str, str]) -> None:
@@ -884,8 +886,8 @@ def outline_relations(parsed: ParsedNote, index: ConceptIndex) -> Iterator[Relat
             member = entry.link is None and i > 0 and entry.names[i].member if i < len(entry.names) else False
             targets = [first] if member and key != first else parents
             for parent in targets:
-                if not parent or parent == key or (key, parent) in seen:
-                    continue
+                if not parent or parent == key or key in own or (key, parent) in seen:
+                    continue  # the note's own subject is part of nothing inside it (`1.1 什么是 X？`)
                 seen.add((key, parent))
                 yield Relation(
                     type=RelationType.PART_OF,
