@@ -233,6 +233,10 @@ BOILERPLATE_NAMES: tuple[str, ...] = (
     "回到开头",
     "返回顶部",
     "返回目录",
+    "关于",
+    "关于本文",
+    "关于笔记",
+    "About",
     "推荐资源",
     "学习资源",
     "资源",
@@ -399,7 +403,7 @@ def split_kind(name: str) -> tuple[str, str | None]:
             cut = len(base) - len(suffix)
             if suffix.isascii() and cut > 0 and base[cut - 1].isascii() and base[cut - 1].isalnum():
                 continue  # `Footnotes` is not `Foot` + `Notes`
-            candidate = base[:cut].rstrip(_NAME_EDGE)
+            candidate = P.TRAILING_CONJUNCTION.sub("", base[:cut].rstrip(_NAME_EDGE))
             if suffix.startswith("学习") and candidate.endswith(_LEARNING_COMPOUNDS):
                 candidate += "学习"
             if len(concept_key(candidate)) >= 2 or (candidate and not candidate.isascii()):
@@ -569,7 +573,10 @@ def _names_in(text: str) -> tuple[NameCandidate, ...]:
             return ()
         cleaned = P.QUESTION_MARK.sub("", cleaned[question.end() :]).strip()
         cleaned = cleaned.removesuffix("吗").removesuffix("呢").strip()
-    cleaned = P.NAME_DESCRIPTION_SEPARATOR.split(cleaned, maxsplit=1)[0].strip()
+    for separator in P.NAME_DESCRIPTION_SEPARATOR.finditer(cleaned):
+        if separator.start() > 0 and _paren_depth(cleaned, separator.start()) <= 0:
+            cleaned = cleaned[: separator.start()].strip()  # `Name — description`, not inside `（A — B）`
+            break
     head, sep, tail = (cleaned, "", "")
     colon = next((m for m in P.NAME_HEAD_COLON.finditer(cleaned) if _paren_depth(cleaned, m.start()) <= 0), None)
     if colon:

@@ -75,7 +75,7 @@ SECTION_NUMBER = re.compile(
 )
 # Emoji and decorations users put in headings and list items.
 DECORATION = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u2300-\u23ff\u25a0-\u25ff"
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe0f\u200b-\u200f\u2060\u2300-\u23ff\u25a0-\u25ff"
     "\u2700-\u27bf\u3030\u303d\u3297\u3299]+"
 )
 MARKDOWN_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|~~|==|<[^<>\n]+>")
@@ -90,6 +90,8 @@ SLASH_BETWEEN_NAMES = re.compile(r"^([A-Za-z][\w.+\-]*)(?:/([A-Za-z][\w.+\-]*))+
 CONJUNCTION = re.compile(r"\s*(?:与|和|及|以及|\band\b|\bvs\.?\b|\bversus\b)\s*", re.I)
 # Trailing enumeration tails: `等`, `等变体`, `及其变体`, `及更多算法`, `等算法原理`.
 ENUMERATION_TAIL = re.compile(r"\s*(?:等|及其|及更多|以及更多|and more|etc\.?)[\w\s]{0,8}[。.]?$", re.I)
+# `基础架构与` after `核心原理` was cut off: the conjunction goes too.
+TRAILING_CONJUNCTION = re.compile(r"\s*(?:与|和|及|以及|&|\band)$")
 TRAILING_PUNCT = re.compile(r"[\s。.,，;；:：!！、|｜\-—–~\u2190-\u21ff]+$")
 LEADING_PUNCT = re.compile(r"^[\s。.,，;；:：!！、|｜\-—–~>\u2190-\u21ff]+")
 RATING = re.compile(r"[★☆⭐]+")
