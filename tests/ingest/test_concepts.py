@@ -105,6 +105,13 @@ def test_abbreviation_and_translation_pairs(text: str, name: str, aliases: tuple
         ("vLLM：KV Cache、PageAttention、Prefix Cache", ["vLLM", "KV Cache", "PageAttention", "Prefix Cache"]),
         ("**重要性度量**：奇异值大小反映参数重要性，剪枝小奇异值", ["重要性度量"]),
         ("🔥 [[x|y]] 这是一句很长很长的说明文字，不是一个概念的名字。", []),
+        ("第四章 微调训练（SFT → RL）", ["微调训练"]),
+        ("📂 01. 基础架构与核心原理 (Basic Architecture)", ["基础架构"]),
+        ("长思维链（Long Chain-of-Thought, CoT）概念", ["CoT"]),
+        ("MoE 基本原理", ["MoE"]),
+        ("2022.8.22 BEiT_v3", ["BEiT_v3"]),
+        ("调整输入大小，使短边在400和1400之间", []),
+        ("🛠\ufe0f 关于笔记", []),
     ],
 )
 def test_splits_and_sentences(text: str, expected: list[str]) -> None:
