@@ -1,0 +1,526 @@
+"""Run all of kg's benchmarks at a chosen size and print medians (see BENCHMARKS.md).
+
+    .venv/bin/python -m bench.run --size 10000
+
+`--size N` (default 10000) sets every figure's scale the way issue 7 states it at N = 10,000:
+parse on N/5 and N notes (kg vs obsidiantools), full ingest of N, UNWIND sync vs naive neomodel
+writes on N/10, incremental re-ingest after editing one note of N, and learningPath over HTTP plus
+the peak RSS of the ingest on 5N. Vaults come from bench/generate_vault.py (deterministic, cached
+under --workdir). Neo4j: a LocalNeo4j of its own (free port, data dir under --workdir, heap and
+page cache 2g), stopped at the end; or an existing server with --neo4j-uri (it is WIPED).
+Results are printed as a table and written to --workdir/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from neo4j import Driver, GraphDatabase
+
+from bench.generate_vault import generate, load_manifest
+
+SECTIONS = ("parse", "naive", "ingest", "incremental", "big", "http")
+PASSWORD = "kg-bench-password"
+WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(mem_gb, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_at_start": os.getloadavg(),
+    }
+
+
+# --- Neo4j ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def neo4j_server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    if args.neo4j_uri:
+        yield args.neo4j_uri, args.neo4j_password
+        return
+    from kg.local_neo4j import LocalNeo4j, find_free_port
+    from kg.settings import Settings
+
+    data_dir = args.workdir / "neo4j-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    server = LocalNeo4j(
+        home=Settings().home,
+        data_dir=data_dir,
+        bolt_port=find_free_port(),
+        password=PASSWORD,
+        heap=args.heap,
+        pagecache=args.pagecache,
+    )
+    log(f"starting Neo4j ({server!r})")
+    uri = server.start(timeout=600)
+    try:
+        yield uri, PASSWORD
+    finally:
+        log("stopping Neo4j")
+        server.stop()
+
+
+def wipe(driver: Driver) -> None:
+    with driver.session() as session:
+        session.run(WIPE).consume()
+
+
+def neo4j_version(driver: Driver) -> str:
+    with driver.session() as session:
+        rec = session.run("CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition").single()
+    return f"{rec['v']} {rec['edition']}" if rec else "?"
+
+
+# --- workers (run in child processes, print one JSON line) ---------------------------------------
+
+
+def worker_ingest(vault: str, uri: str, password: str) -> dict[str, Any]:
+    from kg.pipeline import ingest_vault
+
+    driver = GraphDatabase.driver(uri, auth=("neo4j", password))
+    try:
+        started = time.perf_counter()
+        result = ingest_vault(driver, Path(vault), vault_name="bench")
+        total = time.perf_counter() - started
+    finally:
+        driver.close()
+    return {
+        "seconds": total,
+        "parse_seconds": result.parse_seconds,
+        "sync_seconds": result.report.seconds,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "notes": result.report.notes_total,
+        "relations": result.report.relations_written,
+        "concepts": result.report.concepts_written,
+        "summary": result.report.summary(),
+    }
+
+
+def worker_obsidiantools(vault: str) -> dict[str, Any]:
+    import obsidiantools.api as otools
+
+    started = time.perf_counter()
+    v = otools.Vault(Path(vault)).connect().gather()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "notes": len(v.md_file_index)}
+
+
+def run_worker(args: list[str], timeout: float | None = None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.run", "--worker", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {args[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert isinstance(data, dict)
+    return data
+
+
+# --- benchmarks ----------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def bench_parse(vault: Path, repeat: int, ot_repeat: int, ot_timeout: float) -> dict[str, Any]:
+    from ingest.vault import read_vault
+
+    n = int(load_manifest(vault)["notes"])  # type: ignore[call-overload]
+    kg_times = []
+    for i in range(repeat):
+        kg_times.append(timed(lambda: read_vault(vault)))
+        log(f"  kg read_vault {n}: {kg_times[-1]:.2f}s (run {i + 1}/{repeat})")
+    out: dict[str, Any] = {
+        "notes": n,
+        "kg_seconds": median(kg_times),
+        "kg_runs": kg_times,
+        "kg_notes_per_s": n / median(kg_times),
+    }
+    ot_times: list[float] = []
+    for i in range(ot_repeat):
+        try:
+            ot_times.append(run_worker(["obsidiantools", str(vault)], timeout=ot_timeout)["seconds"])
+            log(f"  obsidiantools {n}: {ot_times[-1]:.2f}s (run {i + 1}/{ot_repeat})")
+        except subprocess.TimeoutExpired:
+            log(f"  obsidiantools {n}: over {ot_timeout:.0f}s, stopped")
+            out["obsidiantools_timeout_s"] = ot_timeout
+            break
+        except RuntimeError as exc:
+            log(f"  obsidiantools {n}: {exc}")
+            out["obsidiantools_error"] = str(exc)[-500:]
+            break
+    if ot_times:
+        out["obsidiantools_seconds"] = median(ot_times)
+        out["obsidiantools_runs"] = ot_times
+        out["obsidiantools_notes_per_s"] = n / median(ot_times)
+        out["ratio"] = median(ot_times) / median(kg_times)
+    return out
+
+
+def bench_naive(driver: Driver, vault: Path, repeat: int) -> dict[str, Any]:
+    from bench.naive_neomodel import write_naive
+    from ingest.vault import read_vault
+    from kg.store.sync import VaultSync
+
+    graph = read_vault(vault)
+    wipe(driver)
+    VaultSync(driver).sync("bench", str(vault), graph)  # warm-up: Neo4j plans and caches the queries
+    unwind: list[float] = []
+    for _ in range(repeat):
+        wipe(driver)
+        unwind.append(timed(lambda: VaultSync(driver).sync("bench", str(vault), graph)))
+        log(f"  UNWIND sync {len(graph.notes)} notes: {unwind[-1]:.2f}s")
+    with driver.session() as session:
+        rec = session.run("MATCH (n) WITH count(n) AS nodes MATCH ()-[r]->() RETURN nodes, count(r) AS rels").single()
+    counts = {"nodes": rec["nodes"], "rels": rec["rels"]} if rec else {}
+    wipe(driver)
+    written: dict[str, int] = {}
+
+    def naive() -> None:
+        written.update(write_naive(driver, "bench", graph))
+
+    naive_s = timed(naive)
+    log(f"  naive neomodel {len(graph.notes)} notes: {naive_s:.2f}s {written}")
+    wipe(driver)
+    return {
+        "notes": len(graph.notes),
+        "unwind_seconds": median(unwind),
+        "unwind_runs": unwind,
+        "unwind_graph": counts,
+        "naive_seconds": naive_s,
+        "naive_written": written,
+        "ratio": naive_s / median(unwind),
+    }
+
+
+def bench_ingest(driver: Driver, vault: Path, uri: str, password: str, repeat: int) -> dict[str, Any]:
+    runs = []
+    for i in range(repeat):
+        wipe(driver)
+        runs.append(run_worker(["ingest", str(vault), uri, password]))
+        r = runs[-1]
+        log(
+            f"  full ingest: {r['seconds']:.1f}s (parse {r['parse_seconds']:.1f}s, sync {r['sync_seconds']:.1f}s), "
+            f"RSS {r['maxrss_mb']:.0f} MB (run {i + 1}/{repeat}) {r['summary']}"
+        )
+    return {
+        "notes": runs[-1]["notes"],
+        "seconds": median([r["seconds"] for r in runs]),
+        "parse_seconds": median([r["parse_seconds"] for r in runs]),
+        "sync_seconds": median([r["sync_seconds"] for r in runs]),
+        "maxrss_mb": max(r["maxrss_mb"] for r in runs),
+        "relations": runs[-1]["relations"],
+        "summary": runs[-1]["summary"],
+        "runs": [r["seconds"] for r in runs],
+    }
+
+
+def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any]:
+    """Vault already ingested: edit one note, re-ingest in-process (parse + sync), then a no-op run."""
+    from kg.pipeline import ingest_vault
+
+    manifest = load_manifest(vault)
+    candidates = [str(p) for p in manifest["edit_candidates"]]  # type: ignore[attr-defined]
+    ingest_vault(driver, vault, vault_name="bench")  # make sure the database matches the files
+    runs: list[dict[str, float]] = []
+    originals: dict[Path, bytes] = {}
+    try:
+        for i in range(repeat):
+            path = vault / candidates[i % len(candidates)]
+            originals.setdefault(path, path.read_bytes())
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"\n\n编辑 {i}: now also see [[Edited Topic {i}]] and 基于 [[Another Edit {i}]]。\n")
+            started = time.perf_counter()
+            result = ingest_vault(driver, vault, vault_name="bench")
+            total = time.perf_counter() - started
+            runs.append(
+                {
+                    "seconds": total,
+                    "parse": result.parse_seconds,
+                    "sync": result.report.seconds,
+                    "changed": result.report.notes_changed,
+                }
+            )
+            log(
+                f"  edit one note: {total:.2f}s (parse {result.parse_seconds:.2f}s, sync {result.report.seconds:.2f}s, "
+                f"changed={result.report.notes_changed})"
+            )
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
+    restore = ingest_vault(driver, vault, vault_name="bench")
+    started = time.perf_counter()
+    noop = ingest_vault(driver, vault, vault_name="bench")
+    noop_s = time.perf_counter() - started
+    log(
+        f"  no-op re-ingest: {noop_s:.2f}s (restore run changed={restore.report.notes_changed}, "
+        f"no-op counters={noop.report.counters})"
+    )
+    return {
+        "seconds": median([r["seconds"] for r in runs]),
+        "parse_seconds": median([r["parse"] for r in runs]),
+        "sync_seconds": median([r["sync"] for r in runs]),
+        "runs": runs,
+        "noop_seconds": noop_s,
+        "noop_counters": noop.report.counters,
+    }
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+
+
+def bench_http(uri: str, password: str, vault: Path, duration: float, single_requests: int) -> dict[str, Any]:
+    from kg.local_neo4j import find_free_port
+
+    port = find_free_port()
+    env = dict(os.environ, NEO4J_URI=uri, NEO4J_USER="neo4j", NEO4J_PASSWORD=password, KG_GRAPHIQL="false")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "kg.api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/readyz", 120)
+        url = f"http://127.0.0.1:{port}/graphql"
+        manifest = str(vault / ".bench-manifest.json")
+        load = [sys.executable, "-m", "bench.load", "--url", url, "--targets-file", manifest]
+
+        def run_load(extra: list[str], timeout: float) -> dict[str, Any]:
+            proc = subprocess.run([*load, *extra], capture_output=True, text=True, timeout=timeout, check=True)
+            data = json.loads(proc.stdout.strip().splitlines()[-1])
+            assert isinstance(data, dict)
+            return data
+
+        single = run_load(
+            ["--clients", "1", "--duration", str(duration), "--max-requests", str(single_requests)], duration + 120
+        )
+        log(f"  1 client: {single}")
+        eight = run_load(["--clients", "8", "--duration", str(duration)], duration + 120)
+        log(f"  8 clients: {eight}")
+        return {"single": single, "concurrent": eight}
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [
+        f"kg benchmarks — size {results['size']} ({results['machine']['nproc']} cores, "
+        f"{results['machine']['ram_gb']} GB, {results['machine']['cpu']}, Python {results['machine']['python']}, "
+        f"Neo4j {results.get('neo4j', '?')})"
+    ]
+
+    def row(name: str, value: str, goal: str = "") -> None:
+        lines.append(f"  {name:<46} {value:<34} {goal}")
+
+    for p in results.get("parse", []):
+        row(
+            f"parse {p['notes']} notes: kg",
+            f"{p['kg_seconds']:.2f} s ({p['kg_notes_per_s']:.0f} notes/s)",
+            "goal ≥ 5000 notes/s",
+        )
+        if "obsidiantools_seconds" in p:
+            row(
+                f"parse {p['notes']} notes: obsidiantools",
+                f"{p['obsidiantools_seconds']:.2f} s ({p['obsidiantools_notes_per_s']:.0f} notes/s)",
+            )
+            row(f"parse {p['notes']} notes: obsidiantools / kg", f"{p['ratio']:.1f}×", "goal ≥ 20×")
+        elif "obsidiantools_timeout_s" in p:
+            row(f"parse {p['notes']} notes: obsidiantools", f"> {p['obsidiantools_timeout_s']:.0f} s (stopped)")
+    if "naive" in results:
+        n = results["naive"]
+        row(f"sync {n['notes']} notes: UNWIND (VaultSync)", f"{n['unwind_seconds']:.2f} s")
+        row(f"sync {n['notes']} notes: naive neomodel", f"{n['naive_seconds']:.2f} s")
+        row("naive / UNWIND", f"{n['ratio']:.1f}×")
+    if "ingest" in results:
+        i = results["ingest"]
+        row(
+            f"full ingest {i['notes']} notes",
+            f"{i['seconds']:.1f} s (parse {i['parse_seconds']:.1f} + sync {i['sync_seconds']:.1f})",
+            "goal ≤ 60 s",
+        )
+        row("  peak RSS of that ingest", f"{i['maxrss_mb']:.0f} MB")
+    if "incremental" in results:
+        i = results["incremental"]
+        row(
+            "incremental: one note edited",
+            f"{i['seconds']:.2f} s (parse {i['parse_seconds']:.2f} + sync {i['sync_seconds']:.2f})",
+            "goal ≤ 2 s",
+        )
+        row("incremental: nothing changed", f"{i['noop_seconds']:.2f} s")
+    if "big" in results:
+        b = results["big"]
+        row(
+            f"ingest {b['notes']} notes",
+            f"{b['seconds']:.1f} s (parse {b['parse_seconds']:.1f} + sync {b['sync_seconds']:.1f})",
+        )
+        row(f"  peak RSS of the {b['notes']}-note ingest", f"{b['maxrss_mb']:.0f} MB", "goal ≤ 1024 MB")
+    if "http" in results:
+        s, c = results["http"]["single"], results["http"]["concurrent"]
+        row(
+            "learningPath, 1 client",
+            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, {s['errors']} errors",
+            "goal p50 ≤ 50 ms",
+        )
+        row(
+            f"learningPath, 8 clients, {c['seconds']:.0f} s",
+            f"{c['rps']:.1f} req/s, p99 {c['p99_ms']:.0f} ms, {c['errors']} errors",
+            "goal ≥ 100 req/s, p99 ≤ 300 ms, 0 errors",
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        kind, *rest = argv[1:]
+        data = worker_ingest(*rest) if kind == "ingest" else worker_obsidiantools(*rest)
+        print(json.dumps(data))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--size", type=int, default=10_000, help="N (default 10000): see the module docstring")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median reported)")
+    parser.add_argument("--ot-repeat", type=int, default=1, help="obsidiantools runs per size (it is slow)")
+    parser.add_argument("--ot-timeout", type=float, default=3600.0, help="stop an obsidiantools run after this")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of 8-client HTTP load")
+    parser.add_argument("--single-requests", type=int, default=300, help="requests of the 1-client run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {','.join(SECTIONS)}")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/kg-bench"))
+    parser.add_argument("--neo4j-uri", default=None, help="use this server instead of starting one (WIPED)")
+    parser.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD", ""))
+    parser.add_argument("--heap", default="2g")
+    parser.add_argument("--pagecache", default="2g")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    n = args.size
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    def vault(notes: int, utf8_only: bool = False) -> Path:
+        path = args.workdir / f"v{notes}-s{args.seed}{'-utf8' if utf8_only else ''}"
+        started = time.perf_counter()
+        generate(notes, path, args.seed, legacy_encodings=not utf8_only)
+        log(f"vault {path} ready ({time.perf_counter() - started:.1f}s)")
+        return path
+
+    results: dict[str, Any] = {
+        "size": n,
+        "seed": args.seed,
+        "repeat": args.repeat,
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    out = args.workdir / "results.json"
+
+    def save() -> None:  # after every section, so a long run that dies still leaves its figures
+        out.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+    if "parse" in only:
+        results["parse"] = []
+        for notes in (n // 5, n):
+            log(f"parse {notes}")
+            # UTF-8 only: obsidiantools crashes on the vault's GB18030 notes (UnboundLocalError).
+            results["parse"].append(bench_parse(vault(notes, True), args.repeat, args.ot_repeat, args.ot_timeout))
+            save()
+    needs_db = only & {"naive", "ingest", "incremental", "big", "http"}
+    if needs_db:
+        with neo4j_server(args) as (uri, password):
+            driver = GraphDatabase.driver(uri, auth=("neo4j", password))
+            try:
+                results["neo4j"] = neo4j_version(driver)
+                if "naive" in only:
+                    log(f"UNWIND vs naive neomodel on {max(1, n // 10)} notes")
+                    results["naive"] = bench_naive(driver, vault(max(1, n // 10)), args.repeat)
+                    save()
+                if "ingest" in only or "incremental" in only:
+                    v = vault(n)
+                    if "ingest" in only:
+                        log(f"full ingest {n}")
+                        results["ingest"] = bench_ingest(driver, v, uri, password, args.repeat)
+                        save()
+                    if "incremental" in only:
+                        log(f"incremental {n}")
+                        results["incremental"] = bench_incremental(driver, v, args.repeat)
+                        save()
+                if "big" in only or "http" in only:
+                    big = vault(5 * n)
+                    if "big" in only:
+                        log(f"ingest {5 * n} (peak RSS)")
+                        results["big"] = bench_ingest(driver, big, uri, password, 1)
+                        save()
+                    if "http" in only:
+                        if "big" not in only:
+                            wipe(driver)
+                            run_worker(["ingest", str(big), uri, password])
+                        log(f"learningPath over HTTP on {5 * n} notes")
+                        results["http"] = bench_http(uri, password, big, args.duration, args.single_requests)
+                        save()
+            finally:
+                driver.close()
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results["machine"]["load_avg_at_end"] = os.getloadavg()
+    save()
+    print(report(results))
+    print(f"(full results: {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
