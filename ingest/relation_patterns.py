@@ -66,7 +66,32 @@ SUBJECT_TAIL = re.compile(
     r"\b(?:is|are|was|were|also|now|natively|fully|which|that|itself|directly)\b)+$",
     re.I,
 )
-PRONOUN_SUBJECT = re.compile(r"^(?:两者|二者|它们|这两者|这两个|两个|both|they|these|both of them)", re.I)
+# Subjects that are pronouns: both of the note's concepts, the note's own concept, the section's concept.
+BOTH_PRONOUN = re.compile(r"^(?:两者|二者|它们|这两者|这两个|两个|both|they|both of them)$", re.I)
+SELF_PRONOUN = re.compile(
+    r"^(?:我们|本文|本工作|本方法|我们的(?:模型|方法|系统)|we|our[ \t]+(?:model|method|approach|system|framework)|"
+    r"this[ \t]+(?:paper|work|model|method))$",
+    re.I,
+)
+SECTION_PRONOUN = re.compile(
+    r"^(?:它|其|该框架|该库|该项目|该工具|这个库|这个框架|这个工具|这个项目|it|this[ \t]+(?:framework|library|tool|project))$",  # noqa: E501
+    re.I,
+)
+# A clause about "this note / this section" (`读这篇之前`, `学习本节前`, `before reading this note`).
+THIS_TEXT = re.compile(
+    r"这篇|本篇|本节|本章|这一节|这一章|本文|\bthis[ \t]+(?:note|section|chapter|page|article)\b", re.I
+)
+# All-capital English words used as section headings (BASELINES, RESULTS): not names.
+ALL_CAPS_WORD = re.compile(r"^[A-Z]{7,}S?$")
+# Where a sentence starts (a clause with no subject of its own inherits the sentence's `X 是 …`).
+SENTENCE_BREAK = re.compile(r"[。；;！？!?]|\.[ \t]")
+# After a sentence's first name: `是`, `为`, `is`, `are` (optionally after a citation `[30]`).
+SUBJECT_VERB = re.compile(r"[ \t]*(?:\[[\d,，\- ]{1,12}\][ \t]*)?(?:是|为|\bis\b|\bare\b)")
+# `基于 X 的 <kind>`: the line defines its subject as a kind of thing built on X.
+BASED_ON_KIND = re.compile(
+    r"[ \t]*的[^，。；,;\n]{0,12}?(?:框架|库|工具|模型|方法|算法|系统|实现|版本|分支|项目|平台|引擎|fork|framework|library|model)",  # noqa: E501
+    re.I,
+)
 # Where a clause starts: after a sentence/clause break or a colon.
 CLAUSE_BREAK = re.compile(r"[，。；;！？!?：:]|,[ \t]|\.[ \t]")
 # Characters that may stand right before/after a name that an arrow joins.
@@ -97,7 +122,7 @@ THEN_TO_CUE = re.compile(
 # arrows between names (headings and list items).
 ARROW = re.compile(r"[ \t]*(?:→|⟶|⇒|➔|➡️?|->|=>)[ \t]*")
 # Text after an arrow that makes it navigation: `→ 另见 [[…]]`, `→ 详见`, `→ see`.
-ARROW_NAVIGATION = re.compile(r"^(?:另见|详见|参见|见|更多|see\b|more\b|details?\b)", re.I)
+ARROW_NAVIGATION = re.compile(r"(?:另见|详见|参见|见|更多|see\b|more\b|details?\b)", re.I)
 # `按顺序：A、B、C`, `依次`, `in order: A, B`.
 IN_ORDER_CUE = re.compile(
     r"(?:按(?:学习)?顺序(?:学习|阅读|排列)?|依次(?:是|为|学习|阅读)?|学习顺序(?:是|为)?|"

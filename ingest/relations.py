@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ RelationRule = Callable[["ParsedNote", ConceptIndex], Iterable[Relation]]
 MAX_EVIDENCE_CHARS = 300
 MAX_CJK_NAME = 16  # longest run of CJK text tried as one concept name
 MAX_LATIN_WORDS = 5
+LONG_LINE_CHARS = 150  # longer lines are paragraphs of running prose
 ORDER_WINDOW = (1.0, 5 / 6, 4 / 6)  # structural prerequisite from the 1st, 2nd, 3rd preceding sibling
 # Requires-edges (SPEC §5): what a learning path follows, and where cycles matter.
 REQUIRES_TYPES = (RelationType.PREREQUISITE_OF, RelationType.VARIANT_OF, RelationType.IMPLEMENTS)
@@ -472,10 +474,8 @@ class _NoteReader:
                         subject = key or self.index.key_of(candidates[0].key)
                     elif key and self.index.is_note_key(key):
                         subject = key
-                    elif RP.ASCII_MODIFIER.match(name.replace(" ", "")) or (
-                        name.isascii() and len(name.split()) <= 3 and split_kind(name)[1] is None
-                    ):
-                        subject = key or self.index.ensure(name)
+                    elif _name_like(name) and not RP.ALL_CAPS_WORD.match(name):
+                        subject = key or self.index.ensure(name)  # `### veRL`, `#### EasyR1`: a catalogue entry
         self._heading_subject[i] = subject
         return subject
 
@@ -499,21 +499,74 @@ class _NoteReader:
                 start = match.end()
         return start
 
+    @staticmethod
+    def is_long(view: View) -> bool:
+        """A line of running prose (a paper's paragraph): cues there need explicit, known names."""
+        return len(view.text.strip()) > LONG_LINE_CHARS
+
+    def known(self, view: View, names: Sequence[Name]) -> list[Name]:
+        """`names` that are links or concepts with their own note (what strict readings accept)."""
+        return [n for n in names if view.span_at(n.start) is not None or self.index.is_note_key(n.key)]
+
+    def objects(self, view: View, names: Sequence[Name]) -> list[Name]:
+        return self.known(view, names) if self.is_long(view) else list(names)
+
     def subjects(self, view: View, cue_start: int) -> list[str]:
-        """Who the cue speaks about: the clause's own subject, `两者` (the note's concepts), else the section's."""
+        """Who the cue speaks about: the clause's own subject when it is a name (or `两者`, `we`, `它`);
+        a clause with no subject takes the section's (in short lines only); a clause whose subject
+        is something else (`图2:所提出的架构由…`) gives none — the cue does not define our concept."""
         start = self.clause_start(view, cue_start)
         clause = view.text[start:cue_start]
         tail = RP.SUBJECT_TAIL.search(clause)
         core_end = start + (tail.start() if tail else len(clause))
         core = view.text[start:core_end].strip()
+        long = self.is_long(view)
         if core:
-            if RP.PRONOUN_SUBJECT.match(core):
+            if RP.BOTH_PRONOUN.match(core):
                 return list(self.own)
-            name = self.name_at(view, start, filler=False)
+            if RP.SELF_PRONOUN.match(core):
+                return self.own[:1]
+            if RP.SECTION_PRONOUN.match(core) or RP.THIS_TEXT.search(core):
+                subject = None if long else self.section_subject(view.line)
+                return [subject] if subject else []
+            name = self.name_at(view, start, filler=False, new=not long)
             if name is not None and view.text[name.end : core_end].strip() == "":
                 return [name.key]
+            return []
+        inherited = self.sentence_subject(view, start)
+        if inherited is not None:
+            return inherited
+        if long:
+            return []
         subject = self.section_subject(view.line)
         return [subject] if subject else []
+
+    def sentence_subject(self, view: View, clause_start: int) -> list[str] | None:
+        """`COCO 是一个数据集，支持实例分割`: a subject-less clause takes its sentence's `X 是 …` subject."""
+        lead = RP.LINE_LEAD.match(view.text)
+        start = lead.end() if lead else 0
+        for match in RP.SENTENCE_BREAK.finditer(view.text, start, clause_start):
+            start = match.end()
+        if start >= clause_start:
+            return None
+        first = view.text[start:clause_start].lstrip()
+        offset = clause_start - len(first)
+        for pronoun in (RP.BOTH_PRONOUN, RP.SELF_PRONOUN):
+            word = RP.LATIN_TOKEN.match(first) or re.match(r"[\u3400-\u9fff]{1,2}", first)
+            if word and pronoun.match(word.group(0)):
+                return list(self.own) if pronoun is RP.BOTH_PRONOUN else self.own[:1]
+        name = self.name_at(view, offset, filler=False, new=not self.is_long(view))
+        if name is not None and RP.SUBJECT_VERB.match(view.text, name.end):
+            return [name.key]
+        return None
+
+    def has_own_subject(self, view: View, cue_start: int) -> bool:
+        """Whether the clause (or its sentence) names who the cue is about, rather than falling back."""
+        start = self.clause_start(view, cue_start)
+        clause = view.text[start:cue_start]
+        tail = RP.SUBJECT_TAIL.search(clause)
+        core = clause[: tail.start() if tail else len(clause)].strip()
+        return bool(core) or self.sentence_subject(view, start) is not None
 
     def cue_inside_name(self, view: View, cue_start: int, cue_end: int) -> bool:
         """`支持向量机`, `基于人类反馈的强化学习（RLHF）`: the cue word is part of a concept's name."""
@@ -676,6 +729,7 @@ def _supports(reader: _NoteReader, view: View) -> None:
             objects, end = reader.name_list_at(view, pos)
             if objects and _followed_by_de(text, end):
                 continue  # `支持多模态模型的 RL 训练`: the name only qualifies the real object
+        objects = reader.objects(view, objects)
         if not objects:
             continue
         for subject in reader.subjects(view, cue.start()):
@@ -691,11 +745,15 @@ def _implements(reader: _NoteReader, view: View) -> None:
         objects, end = reader.name_list_at(view, cue.end())
         if not objects or _followed_by_de(text, end):
             continue
-        for subject in reader.subjects(view, cue.start()):
+        if cue.group(0).startswith("实现"):
+            objects = reader.known(view, objects)  # `实现了` is also "achieved" (实现了SOTA): known concepts only
+        objects = reader.objects(view, objects)
+        for subject in reader.subjects(view, cue.start()) if objects else []:
             for obj in objects:
                 reader.emit("cue.implements", RelationType.IMPLEMENTS, subject, obj.key, view.line)
     for cue in RP.IMPLEMENTED_IN_CUE.finditer(text):
         tools, _ = reader.name_list_at(view, cue.end())
+        tools = reader.known(view, tools)
         if not tools:
             continue
         for subject in reader.subjects(view, cue.start()):
@@ -708,10 +766,12 @@ def _based_on(reader: _NoteReader, view: View) -> None:
     for cue in RP.BASED_ON_CUE.finditer(text):
         if _negated(text, cue.start()) or reader.cue_inside_name(view, cue.start(), cue.end()):
             continue
-        bases, _ = reader.name_list_at(view, cue.end())
-        if not bases:
+        bases, end = reader.name_list_at(view, cue.end())
+        if not bases or len(reader.objects(view, bases)) < len(bases):
             continue
         subjects = reader.subjects(view, cue.start())
+        if not reader.has_own_subject(view, cue.start()) and not RP.BASED_ON_KIND.match(text, end):
+            continue  # `基于 GLUE 的结果`: something else is based on X, not the section's concept
         if len(bases) == 1:
             for subject in subjects:
                 reader.emit("cue.based_on", RelationType.VARIANT_OF, subject, bases[0].key, view.line)
@@ -732,7 +792,7 @@ def _names_filling(reader: _NoteReader, view: View, start: int, end: int) -> lis
 def _variants(reader: _NoteReader, view: View) -> None:
     text = view.text
     for cue in RP.VARIANT_OF_ZH.finditer(text):
-        bases = _names_filling(reader, view, cue.start("base"), cue.end("base"))
+        bases = reader.objects(view, _names_filling(reader, view, cue.start("base"), cue.end("base")))
         if not bases:
             continue
         for subject in reader.subjects(view, cue.start()):
@@ -740,6 +800,7 @@ def _variants(reader: _NoteReader, view: View) -> None:
                 reader.emit("cue.variant_of", RelationType.VARIANT_OF, subject, base.key, view.line)
     for cue in RP.VARIANT_OF_EN.finditer(text):
         bases, _ = reader.name_list_at(view, cue.end())
+        bases = reader.objects(view, bases)
         for subject in reader.subjects(view, cue.start()) if bases else []:
             for base in bases:
                 reader.emit("cue.variant_of", RelationType.VARIANT_OF, subject, base.key, view.line)
@@ -762,16 +823,17 @@ def _variants(reader: _NoteReader, view: View) -> None:
             if base_key is None:
                 members_at = None
     if members_at is not None:
-        variant_base = base_key or reader.section_subject(view.line)
+        variant_base = base_key or (None if reader.is_long(view) else reader.section_subject(view.line))
         members, _ = reader.name_list_at(view, members_at)
+        members = reader.objects(view, members)
         for member in members:
             reader.emit("cue.variants_list", RelationType.VARIANT_OF, member.key, variant_base, view.line)
     # `A、B 等变体`
     tail = RP.VARIANTS_TAIL.search(text)
     if tail is not None:
         start = reader.clause_start(view, tail.start())
-        members = _names_filling(reader, view, start, tail.start())
-        section = reader.section_subject(view.line)
+        members = reader.objects(view, _names_filling(reader, view, start, tail.start()))
+        section = None if reader.is_long(view) else reader.section_subject(view.line)
         for member in members:
             reader.emit("cue.variants_list", RelationType.VARIANT_OF, member.key, section, view.line)
 
@@ -788,10 +850,11 @@ def _better_than(reader: _NoteReader, view: View) -> None:
         if middle is None:
             continue
         better = reader.name_at(view, middle.end(), filler=False)
-        if better is not None:
+        if better is not None and len(reader.objects(view, [base, better])) == 2:
             reader.emit("cue.better_than", RelationType.VARIANT_OF, better.key, base.key, view.line)
     for cue in RP.IMPROVES_ON_CUE.finditer(text):
         bases, _ = reader.name_list_at(view, cue.end())
+        bases = reader.objects(view, bases)
         for subject in reader.subjects(view, cue.start()) if bases else []:
             for base in bases:
                 reader.emit("cue.better_than", RelationType.VARIANT_OF, subject, base.key, view.line)
@@ -803,11 +866,12 @@ def _builds_on(reader: _NoteReader, view: View) -> None:
         if _negated(text, cue.start()):
             continue
         bases, _ = reader.name_list_at(view, cue.end())
+        bases = reader.objects(view, bases)
         for subject in reader.subjects(view, cue.start()) if bases else []:
             for base in bases:
                 reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, base.key, subject, view.line)
     for cue in RP.BASIS_OF.finditer(text):
-        dependents = _names_filling(reader, view, cue.start("rest"), cue.end("rest"))
+        dependents = reader.objects(view, _names_filling(reader, view, cue.start("rest"), cue.end("rest")))
         for subject in reader.subjects(view, cue.start()) if dependents else []:
             for dependent in dependents:
                 reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, subject, dependent.key, view.line)
@@ -818,13 +882,21 @@ def _from_to(reader: _NoteReader, view: View) -> None:
     for cue in RP.FROM_CUE.finditer(text):
         if cue.end() < len(text) and text[cue.start()] != "从" and not text[cue.end()].isspace():
             continue
+        # English `from A to B` is mostly a range (`from ViT-B to ViT-L`, `from CPU to GPU`): links or
+        # concepts with notes only; Chinese `从 A 到 B` is read like the other cues.
+        english = text[cue.start()] != "从"
+        if english and reader.is_long(view):
+            continue
+        accept = reader.known if english else reader.objects
         sources, end = reader.name_list_at(view, cue.end(), filler=False)
-        if not sources:
+        if not sources or len(accept(view, sources)) < len(sources):
             continue
         to = RP.TO_CUE.match(text, end)
         if to is None or to.end() == end:
             continue
         targets, end = reader.name_list_at(view, to.end(), filler=False)
+        if len(accept(view, targets)) < len(targets):
+            continue
         while targets:
             for source in sources:
                 for target in targets:
@@ -834,6 +906,7 @@ def _from_to(reader: _NoteReader, view: View) -> None:
                 break
             sources = targets
             targets, end = reader.name_list_at(view, then.end(), filler=False)
+            targets = accept(view, targets)
 
 
 def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:

@@ -350,7 +350,7 @@ def test_implements_family() -> None:
         **{
             "nanoGPT": "# nanoGPT\n\nnanoGPT is a minimal implementation of [[GPT]].\n",
             "Megatron": "# Megatron\n\nMegatron-LM 实现了 [[Tensor Parallelism]]。\n",
-            "GAE": "# GAE\n\nThe estimator is implemented in [[Stable-Baselines3]].\n",
+            "GAE": "# GAE\n\nIt is implemented in [[Stable-Baselines3]].\n",
         }
     )
     assert v.rules(IMP, "nanoGPT", "GPT") == {"cue.implements"}
