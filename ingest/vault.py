@@ -16,6 +16,7 @@ import bisect
 import hashlib
 import os
 import posixpath
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -583,7 +584,13 @@ def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int)
                     continue  # a folder symlink inside the vault: already read through its real path
                 if not name.lower().endswith(NOTE_SUFFIXES):
                     continue  # attachments (images, PDFs, canvases) are not read
-                size = entry.stat(follow_symlinks=True).st_size
+                info = entry.stat(follow_symlinks=True)
+                if not stat.S_ISREG(info.st_mode):
+                    problems.append(
+                        Problem(rel_path, ProblemKind.UNREADABLE, "not a regular file (a pipe or device); skipped")
+                    )
+                    continue  # reading a FIFO would block the whole run
+                size = info.st_size
             except OSError as exc:
                 problems.append(Problem(rel_path, ProblemKind.UNREADABLE, f"cannot stat: {exc.strerror or exc}"))
                 continue

@@ -271,3 +271,11 @@ def test_concept_description_comes_from_its_own_note(graph: Graph) -> None:
     description = graph.concepts["grpo"].description
     assert description is not None and description.startswith("GRPO 去掉了 critic")
     assert graph.concepts["trpo"].description is None  # dangling: no note describes it
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_named_like_a_note_is_skipped_not_read(vault_copy: Path) -> None:
+    os.mkfifo(vault_copy / "pipe.md")
+    graph = read_vault(vault_copy, rules=RULES)  # would block forever if the pipe were opened
+    assert "pipe.md" not in graph.notes
+    assert [p.path for p in graph.problems if p.kind is ProblemKind.UNREADABLE] == ["pipe.md"]
