@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ingest.vault import outline_relations, parse_note, read_vault, read_vault_parsed
-
 from kg.model import Graph, Link, ProblemKind, RelationType
 
 # Only this rule, so these tests do not depend on the typed-relation rules.
