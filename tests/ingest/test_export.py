@@ -92,3 +92,20 @@ def test_cli_rejects_a_missing_or_non_directory_vault(tmp_path: Path) -> None:
     assert "is not a folder" in not_dir.output
     bad_format = runner.invoke(app, ["export", str(BASIC), "--format", "csv"])
     assert bad_format.exit_code == 2
+
+
+def test_graphml_reads_back_with_networkx(graph: Graph, tmp_path: Path) -> None:
+    nx = pytest.importorskip("networkx")
+    path = tmp_path / "graph.graphml"
+    path.write_text(to_graphml(graph), encoding="utf-8")
+    read = nx.read_graphml(path)
+    assert read.is_directed()
+    assert read.nodes["concept:grpo"]["label"] == "GRPO"
+    assert read.nodes["concept:grpo"]["notes"] == 2  # typed as int by the key declaration
+    assert read.nodes["note:RL/PPO.md"]["kind"] == "note"
+    part_of = [
+        data
+        for _, _, data in read.edges(data=True)
+        if data.get("type") == "PART_OF" and data.get("rule") == "outline.list"
+    ]
+    assert part_of and all(0 < data["confidence"] < 1 for data in part_of)
