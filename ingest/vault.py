@@ -420,8 +420,9 @@ def parse_note(
 
     # Cheap estimates for reading time: characters of 3 UTF-8 bytes (CJK) from the UTF-8 length
     # (given by the reader when it has the bytes), and words from the spaces between them.
-    cjk = 0 if body.isascii() else ((utf8_length or len(body.encode("utf-8", "surrogatepass"))) - len(text)) // 2
-    words = body.count(" ") + body.count("\n") - body.count("  ") - body.count("\n\n")
+    cjk = 0 if text.isascii() else ((utf8_length or len(text.encode("utf-8", "surrogatepass"))) - len(text)) // 2
+    rest = text[fm.end :]
+    words = max(0, rest.count(" ") + rest.count("\n") - rest.count("  ") - rest.count("\n\n"))
     note = Note(
         path=path,
         title=title,
@@ -997,6 +998,13 @@ def resolve_notes(
     return graph, index
 
 
+# Front matter `type` values that say what kind of *note* it is, not what kind of concept.
+_NOT_CONCEPT_KINDS = OUTLINE_TYPES | {
+    "concept", "note", "notes", "page", "post", "doc", "reference", "index", "log", "daily", "journal", "synthesis",
+    "article", "blog", "draft", "",
+}  # fmt: skip
+
+
 def _display_rank(spelling_count: tuple[str, int]) -> tuple[bool, int, bool, int, str]:
     """Most used spelling first; then `ResNet` over `resnet`, `Layer Norm` over `layer_norm`."""
     spelling, count = spelling_count
@@ -1010,8 +1018,11 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
     kinds: dict[str, str] = {}
     descriptions: dict[str, tuple[int, str]] = {}  # key -> (preference, text); lower is better
     for note in graph.notes.values():
+        note_type = note.front_matter.get("type")
         for key in note.about:
             about.setdefault(key, []).append(note.path)
+            if isinstance(note_type, str) and note_type.strip().casefold() not in _NOT_CONCEPT_KINDS:
+                kinds.setdefault(key, note_type.strip().casefold())  # `type: entity`, `type: tool`
             if note.description:
                 # The concept's own note describes it best; implementation/outline notes least.
                 preference = (len(note.about) > 1) + 2 * (note.kind in (IMPLEMENTATION, "moc", "roadmap"))
