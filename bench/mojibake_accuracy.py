@@ -121,7 +121,7 @@ def score_set(texts: Sequence[str], repair: Callable[[str], str]) -> Score:
 def ours(table: FreqTable) -> Callable[[str], str]:
     def run(damaged: str) -> str:
         fixed = repair_mojibake(damaged, table)
-        return damaged if fixed is None else fixed[0]
+        return damaged if fixed is None else fixed.text
 
     return run
 

@@ -29,6 +29,7 @@ __all__ = [
     "DROPPED_BYTES",
     "DecodedText",
     "FreqTable",
+    "MojibakeRepair",
     "build_freq_table",
     "corrupt_like_cp1254",
     "decode_note",
@@ -298,15 +299,16 @@ class _ClusterParse:
     slots: list[tuple[str, ...]]  # one entry per output character; >1 entries = ambiguous
     damaged: int  # characters that had lost bytes
     complete: int  # multibyte characters with all their bytes
+    lost: int  # damaged characters with nothing valid to rebuild (U+FFFD in their place)
     parseable: bool  # no orphan continuation byte, no invalid lead byte
 
 
-_UNPARSEABLE = _ClusterParse([], 0, 0, False)
+_UNPARSEABLE = _ClusterParse([], 0, 0, 0, False)
 
 
 def _parse_cluster(raw: bytes) -> _ClusterParse:
     slots: list[tuple[str, ...]] = []
-    damaged = complete = 0
+    damaged = complete = lost = 0
     i, size = 0, len(raw)
     while i < size:
         lead = raw[i]
@@ -328,8 +330,9 @@ def _parse_cluster(raw: bytes) -> _ClusterParse:
             damaged += 1
             cands = _candidates(lead, bytes(present)) if missing <= _MAX_MISSING_PER_CHAR else ()
             slots.append(cands or ("\ufffd",))
+            lost += not cands
         i = j
-    return _ClusterParse(slots, damaged, complete, True)
+    return _ClusterParse(slots, damaged, complete, lost, True)
 
 
 def _best_path(slots: Sequence[tuple[str, ...]], left: str, right: str, table: FreqTable) -> list[str]:
@@ -389,11 +392,11 @@ def _last_context(s: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Repair:
+class MojibakeRepair:
     text: str
-    changed: int  # clusters rewritten
-    rebuilt: int  # characters rebuilt from dropped bytes
-    unrepaired: int  # U+FFFD put where nothing valid could be rebuilt
+    rebuilt: int  # characters rebuilt from dropped bytes (a guess by frequency where ambiguous)
+    lost: int  # characters that lost too much to rebuild: U+FFFD now stands in their place
+    left: int  # characters left as they were: in runs that are not misread UTF-8
 
 
 # Closing brackets the damage can take (」 E3 80 8D, 』 8F, ” E2 80 9D, ...) and their openers.
@@ -442,7 +445,7 @@ def _balance_brackets(text: str, slots: list[tuple[int, tuple[str, ...]]]) -> st
     return "".join(chars)
 
 
-def _repair(text: str, given_table: FreqTable | None) -> _Repair | None:
+def _repair(text: str, given_table: FreqTable | None) -> MojibakeRepair | None:
     matches = list(_CLUSTER.finditer(text))
     parses = [_parse_cluster(bytes(_BYTE_OF[c] for c in m.group())) for m in matches]
     kept = [(m, p) for m, p in zip(matches, parses, strict=True) if p.parseable]
@@ -470,17 +473,19 @@ def _repair(text: str, given_table: FreqTable | None) -> _Repair | None:
         chars = _best_path([s for _, p in segment for s in p.slots], left, right, table)
         k = 0
         for m, p in segment:
+            new = chars[k : k + len(p.slots)]
+            k += len(p.slots)
             out.append(text[pos : m.start()])
             out_len += m.start() - pos
+            pos = m.end()
+            # (A cluster is not judged on its own: "âˆ" -> "∝" and "áš" -> "ᚁ" look alike, and in
+            # a misread file genuine "Tomáš" would have been misread too, into "TomÃ¡Å¡".)
             for offset, options in enumerate(p.slots):
                 if len(options) > 1 and _CLOSERS.intersection(options):
                     closer_slots.append((out_len + offset, options))
-            out.append("".join(chars[k : k + len(p.slots)]))
-            out_len += len(p.slots)
-            gain += sum(math.log(table.p_uni(c)) for c in chars[k : k + len(p.slots)])
-            gain -= sum(math.log(table.p_uni(c)) for c in m.group())
-            k += len(p.slots)
-            pos = m.end()
+            out.append("".join(new))
+            out_len += len(new)
+            gain += sum(math.log(table.p_uni(c)) for c in new) - sum(math.log(table.p_uni(c)) for c in m.group())
         segment.clear()
 
     for m, parse in kept:
@@ -496,24 +501,21 @@ def _repair(text: str, given_table: FreqTable | None) -> _Repair | None:
     if gain <= 0:  # "1×”" reads better than the Hebrew "1ה" it also parses as: leave it
         return None
     repaired = _balance_brackets("".join(out), closer_slots)
-    lost = repaired.count("\ufffd") - text.count("\ufffd")
+    lost = sum(p.lost for _, p in kept)
     rebuilt = sum(p.damaged for _, p in kept) - lost
-    return _Repair(repaired, len(kept), rebuilt, lost)
+    left = sum(len(m.group()) for m, p in zip(matches, parses, strict=True) if not p.parseable)
+    # a BOM that was itself misread ("ï»¿") comes back as U+FEFF: drop it like any BOM
+    return MojibakeRepair(repaired.removeprefix("\ufeff"), rebuilt, lost, left)
 
 
-def repair_mojibake(text: str, table: FreqTable | None = None) -> tuple[str, int, int] | None:
-    """Repair cp1254 mojibake in `text`.
+def repair_mojibake(text: str, table: FreqTable | None = None) -> MojibakeRepair | None:
+    """Repair cp1254 mojibake in `text` (`table`: the shipped frequencies unless given).
 
-    Returns ``(repaired text, characters rebuilt from dropped bytes, characters lost)``, or
     None when the text shows no such damage.
     """
     if not _SUSPECT.search(text):
         return None
-    rep = _repair(text, table)
-    if rep is None or rep.changed == 0:
-        return None
-    # a BOM that was itself misread ("ï»¿") comes back as U+FEFF: drop it like any BOM
-    return rep.text.removeprefix("\ufeff"), rep.rebuilt, rep.unrepaired
+    return _repair(text, table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,17 +597,21 @@ def decode_note(raw: bytes, table: FreqTable | None = None) -> DecodedText:
     if encoding.startswith("utf-8") and _may_hold_mojibake(raw):
         fixed = repair_mojibake(text, table)
         if fixed is not None:
-            repaired_text, rebuilt, unrepaired = fixed
             parts = [
                 "text was UTF-8 misread as Windows-1254 (mojibake) and has been repaired",
-                f"{rebuilt} character(s) rebuilt from dropped bytes by character frequency" if rebuilt else "",
-                f"{unrepaired + lost} character(s) could not be recovered (U+FFFD)" if unrepaired + lost else "",
+                f"{fixed.rebuilt} character(s) rebuilt from dropped bytes, guessed by character frequency"
+                if fixed.rebuilt
+                else "",
+                f"{fixed.lost + lost} character(s) could not be recovered (U+FFFD)" if fixed.lost + lost else "",
+                f"{fixed.left} character(s) that do not read as misread UTF-8 were left as they were"
+                if fixed.left
+                else "",
             ]
             return DecodedText(
-                text=repaired_text,
+                text=fixed.text,
                 encoding=encoding + MOJIBAKE_ENCODING_SUFFIX,
                 repaired=True,
-                unrepaired=unrepaired + lost,
+                unrepaired=fixed.lost + lost + fixed.left,
                 message="; ".join(p for p in parts if p) + ".",
             )
     return DecodedText(text=text, encoding=encoding, repaired=False, unrepaired=lost, message=message)

@@ -123,7 +123,7 @@ def test_every_character_with_a_dropped_byte_has_candidates_and_most_come_back()
     for ch in damaged:
         fixed = repair_mojibake(corrupt_like_cp1254("—" + ch + "—"))
         assert fixed is not None
-        back += fixed[0] == "—" + ch + "—"
+        back += fixed.text == "—" + ch + "—"
     assert back / len(damaged) >= 0.5
 
 
@@ -131,7 +131,7 @@ def test_mojibake_next_to_genuine_chinese_keeps_both() -> None:
     text = corrupt_like_cp1254("模型训练") + " 和 " + corrupt_like_cp1254("强化学习与奖励")
     fixed = repair_mojibake(text)
     assert fixed is not None
-    assert fixed[0] == "模型训练 和 强化学习与奖励"
+    assert fixed.text == "模型训练 和 强化学习与奖励"
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_mojibake_next_to_genuine_chinese_keeps_both() -> None:
 def test_closing_brackets_come_back_when_the_line_opened_them(text: str) -> None:
     fixed = repair_mojibake(corrupt_like_cp1254(text))
     assert fixed is not None
-    assert fixed[0] == text
+    assert fixed.text == text
 
 
 def test_a_misread_bom_is_dropped_after_repair() -> None:
@@ -163,6 +163,28 @@ def test_long_runs_of_badly_damaged_characters_are_repaired_within_a_pruned_sear
     assert decoded.text.startswith(prose)
     assert len(decoded.text) == len(prose) + 80
     assert all(0x10000 <= ord(c) <= 0x1FFFF for c in decoded.text[len(prose) :])  # 4-byte chars
+
+
+def test_runs_that_are_not_misread_utf8_are_left_and_counted() -> None:
+    # added after the damage: "°" and "±" are lone continuation bytes in cp1254, no UTF-8 reading
+    tail = "温度 25°C，误差 3±1\n"
+    decoded = decode_note(damage(PARAGRAPH * 3) + tail.encode())
+    assert decoded.repaired
+    assert decoded.text.endswith(tail)
+    assert decoded.unrepaired == 2
+    assert decoded.message is not None and "2 character(s) that do not read as misread UTF-8" in decoded.message
+    assert ratio(decoded.text, PARAGRAPH * 3 + tail) > 0.97
+
+
+def test_lost_characters_are_counted_and_marked() -> None:
+    # "ğ" is byte F0 in cp1254: the lead of a 4-byte character whose three other bytes are all
+    # gone, beyond any guess (at most two missing bytes are rebuilt)
+    raw = damage(PARAGRAPH * 2) + "ğ".encode() + b" end\n"
+    decoded = decode_note(raw)
+    assert decoded.repaired
+    assert decoded.text.endswith("\ufffd end\n")
+    assert decoded.unrepaired == 1
+    assert decoded.message is not None and "could not be recovered (U+FFFD)" in decoded.message
 
 
 def test_genuine_latin_text_is_not_touched() -> None:
