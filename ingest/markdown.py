@@ -142,6 +142,10 @@ def has_attachment_extension(target: str) -> bool:
 
 def parse_wiki_link(inner: str, *, embed: bool, line: int) -> Link:
     """`path/Note#Heading|alias`, `Note#^block`, `#Heading`, `Note\\|alias` (table) → a `Link`."""
+    kind = "embed" if embed else "wiki"
+    if "#" not in inner and "\\" not in inner and "." not in inner:  # `[[Note]]`, `[[Note|alias]]`: most links
+        target, _, alias_part = inner.partition("|")
+        return Link(target=target.strip(), line=line, kind=kind, alias=alias_part.strip() or None)
     inner = inner.replace("\\|", "|")
     target, _, alias_part = inner.partition("|")
     target, _, sub = target.partition("#")
@@ -154,7 +158,6 @@ def parse_wiki_link(inner: str, *, embed: bool, line: int) -> Link:
         heading = sub
     target = strip_note_extension(target.strip().replace("\\", "/"))
     alias = alias_part.strip() or None
-    kind = "embed" if embed else "wiki"
     return Link(target=target, line=line, kind=kind, alias=alias, heading=heading, block=block)
 
 
