@@ -154,8 +154,29 @@ def _data(key: str, value: object) -> str:
     return f'<data key="{key}">{_xml_text(value)}</data>'
 
 
+# yEd draws a node's label and shape only from its own graphics element; Gephi and networkx skip it.
+_YED_STYLE = {
+    "concept": ("ellipse", "#FFCC66"),
+    "note": ("roundrectangle", "#99CCFF"),
+    "tag": ("hexagon", "#CCFFCC"),
+    "resource": ("rectangle", "#E0E0E0"),
+}
+
+
+def _yed_graphics(label: object, kind: object) -> str:
+    shape, color = _YED_STYLE.get(str(kind), ("rectangle", "#FFFFFF"))
+    text = _xml_text(label)
+    width = max(30, min(300, 8 * len(text)))
+    return (
+        f'<data key="n_yed"><y:ShapeNode><y:Geometry width="{width}" height="30"/>'
+        f'<y:Fill color="{color}"/><y:NodeLabel>{text}</y:NodeLabel>'
+        f'<y:Shape type="{shape}"/></y:ShapeNode></data>'
+    )
+
+
 def _node(node_id: str, **data: object) -> str:
     body = "".join(_data(f"n_{k}", v) for k, v in data.items())
+    body += _yed_graphics(data.get("label", node_id), data.get("kind"))
     return f"    <node id={quoteattr(node_id.translate(_XML_INVALID))}>{body}</node>\n"
 
 
@@ -179,12 +200,14 @@ def _graphml_lines(graph: Graph) -> Iterator[str]:
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield (
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+        'xmlns:y="http://www.yworks.com/xml/graphml" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
         'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
     )
     for key_id, for_, name, type_ in _GRAPHML_KEYS:
         yield f'  <key id="{key_id}" for="{for_}" attr.name="{name}" attr.type="{type_}"/>\n'
+    yield '  <key id="n_yed" for="node" yfiles.type="nodegraphics"/>\n'
     yield '  <graph id="kg" edgedefault="directed">\n'
     for key in sorted(graph.concepts):
         concept = graph.concepts[key]

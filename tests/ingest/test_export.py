@@ -66,6 +66,9 @@ def test_graphml_is_well_formed_with_typed_nodes_and_edges(graph: Graph) -> None
     assert {"PART_OF", "ABOUT", "MENTIONS", "LINKS_TO", "TAGGED", "CITES"} <= types
     about = [e for e in edges if e.get("source") == "note:RL/GRPO/GRPO.md" and e.get("target") == "concept:grpo"]
     assert about
+    # yEd shows labels from its own graphics element
+    yed_labels = {label.text for label in nodes["concept:grpo"].iter("{http://www.yworks.com/xml/graphml}NodeLabel")}
+    assert yed_labels == {"GRPO"}
 
 
 def test_cli_exports_json_to_stdout_and_graphml_to_a_file(tmp_path: Path) -> None:
