@@ -182,6 +182,10 @@ def _node(node_id: str, **data: object) -> str:
 
 def _edge(edge_id: int, source: str, target: str, **data: object) -> str:
     body = "".join(_data(f"e_{k}", v) for k, v in data.items())
+    body += (
+        '<data key="e_yed"><y:PolyLineEdge><y:Arrows source="none" target="standard"/>'
+        f"<y:EdgeLabel>{_xml_text(data.get('label', ''))}</y:EdgeLabel></y:PolyLineEdge></data>"
+    )
     return (
         f'    <edge id="e{edge_id}" source={quoteattr(source.translate(_XML_INVALID))} '
         f"target={quoteattr(target.translate(_XML_INVALID))}>{body}</edge>\n"
@@ -208,6 +212,7 @@ def _graphml_lines(graph: Graph) -> Iterator[str]:
     for key_id, for_, name, type_ in _GRAPHML_KEYS:
         yield f'  <key id="{key_id}" for="{for_}" attr.name="{name}" attr.type="{type_}"/>\n'
     yield '  <key id="n_yed" for="node" yfiles.type="nodegraphics"/>\n'
+    yield '  <key id="e_yed" for="edge" yfiles.type="edgegraphics"/>\n'
     yield '  <graph id="kg" edgedefault="directed">\n'
     for key in sorted(graph.concepts):
         concept = graph.concepts[key]
