@@ -15,8 +15,8 @@ table without code through a TOML file (`kg-relations.toml` at the vault root, o
     "statistics.refd" = 0
 
     [refd]
-    threshold = 0.1                           # RefD score needed for a weak prerequisite
-    min_links = 2                             # each concept needs this many linking notes
+    threshold = 0.3                           # RefD score needed for a weak prerequisite
+    min_links = 4                             # each concept's notes link to this many concepts
 
 Keys are compared case-, space-, `-` and `_`-insensitively (`Depends On` = `depends_on` =
 `depends-on`), so the Dataview spelling (`depends-on`) and the front matter one agree.
@@ -145,8 +145,9 @@ RULE_TABLE: tuple[RuleSpec, ...] = (
     # --- 4. link statistics --------------------------------------------------------------------
     RuleSpec("statistics.refd", Family.STATISTICS, RelationType.PREREQUISITE_OF, 0.2,
              "Reference distance (Liang et al., EMNLP 2015) over the note link graph: A before B when "
-             "notes about B link to A much more than notes about A link to B (score ≥ the threshold).",
-             "RefD(GRPO, PPO) = 0.4 ≥ 0.1 → (PPO)-[:PREREQUISITE_OF {0.2}]->(GRPO)"),
+             "notes about B link to A much more than notes about A link to B (score ≥ the threshold); "
+             "only for pairs no other rule orders.",
+             "RefD(chatGPT, GPT-3) = 0.33 ≥ 0.3 → (GPT-3)-[:PREREQUISITE_OF {0.2}]->(chatGPT)"),
 )
 # fmt: on
 
@@ -217,8 +218,10 @@ def normalise_key(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefdSettings:
-    threshold: float = 0.1  # a concept pair needs |RefD| at least this to give an edge
-    min_links: int = 2  # each concept must be linked from at least this many notes
+    # Checked by eye on ../shared/corpora/antiai (828 notes): θ=0.1 / 2 links gave 75 edges, fewer than half
+    # right (GPT-3 before GPT-1, CNN before Activation); θ=0.3 / 4 links gives a handful, mostly right.
+    threshold: float = 0.3  # a concept pair needs |RefD| at least this to give an edge
+    min_links: int = 4  # each concept's notes must link to at least this many concepts that have notes
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from ingest import relation_patterns as RP
 from ingest.concepts import (
+    KIND_SUFFIXES,
     ConceptIndex,
     concept_key,
     is_abbreviation,
@@ -61,6 +62,15 @@ MAX_CJK_NAME = 16  # longest run of CJK text tried as one concept name
 MAX_LATIN_WORDS = 5
 LONG_LINE_CHARS = 150  # longer lines are paragraphs of running prose
 ORDER_WINDOW = (1.0, 5 / 6, 4 / 6)  # structural prerequisite from the 1st, 2nd, 3rd preceding sibling
+# Words that qualify a file name rather than a concept (`intro_vit`, `raw_index`, `SKILL_guid`).
+GENERIC_MODIFIERS = frozenset(
+    concept_key(word)
+    for word in (
+        *KIND_SUFFIXES,
+        "intro", "index", "guid", "readme", "raw", "draft", "old", "new", "test", "demo", "example", "examples",
+        "note", "basic", "log", "todo", "tmp", "copy", "my", "the", "about", "on", "of", "for", "and",
+    )
+)  # fmt: skip
 # Requires-edges (SPEC §5): what a learning path follows, and where cycles matter.
 REQUIRES_TYPES = (RelationType.PREREQUISITE_OF, RelationType.VARIANT_OF, RelationType.IMPLEMENTS)
 
@@ -1172,19 +1182,25 @@ def extended_base(index: ConceptIndex, key: str) -> tuple[str, str] | None:
         parts = [p for p in RP.NAME_PART_SEPARATOR.split(spelling.strip()) if p]
         if len(parts) < 2:
             continue
-        splits = []
+        splits: list[tuple[str, str, bool]] = []  # (base, modifier, the base is the last word)
         if " " in spelling.strip():
             head, _, last = spelling.strip().rpartition(" ")
-            splits.append((last, head))  # `Flash Attention`: base Attention, modifier Flash
+            splits.append((last, head, True))  # `Flash Attention`: base Attention, modifier Flash
             first, _, rest = spelling.strip().partition(" ")
-            splits.append((first, rest))
+            splits.append((first, rest, False))
         elif len(parts) == 2:
-            splits.extend(((parts[1], parts[0]), (parts[0], parts[1])))
-        for base_text, modifier in splits:
+            splits.extend(((parts[1], parts[0], True), (parts[0], parts[1], False)))
+        for base_text, modifier, head_noun in splits:
             compact = modifier.replace("-", "")
             if not RP.ASCII_MODIFIER.match(compact) or RP.ID_MODIFIER.match(compact) or len(concept_key(base_text)) < 2:
                 continue  # `lc2-Transformer`: a lesson number, not a modifier
+            if concept_key(modifier) in GENERIC_MODIFIERS:
+                continue  # `intro_vit`, `raw_index`, `SKILL_guid`: a file-name word, not a variant
             base_key = concept_key(base_text)
+            if not (_name_like(base_text) or any(c.isdigit() for c in base_text)) and not (
+                head_noun and index.is_note_key(base_key)
+            ):
+                continue  # a plain word (`Meta-Learning`, `World Model`) only as the head noun of a noted concept
             if base_key == key or index.key_of(base_key) != base_key or not index.spellings(base_key):
                 continue  # the base must be a concept under its own name (`LLM` as an alias of 大语言模型 is not)
             if index.resolve(modifier) is not None:

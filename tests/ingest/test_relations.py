@@ -497,9 +497,12 @@ def refd_vault() -> dict[str, str]:
     return files
 
 
+LOW_REFD = parse_relations_config("[refd]\nthreshold = 0.1\nmin_links = 2\n")
+
+
 def test_refd_gives_weak_prerequisites_from_link_statistics() -> None:
     parsed = [parse_note(path, text) for path, text in refd_vault().items()]
-    graph, index = resolve_notes(parsed)
+    graph, index = resolve_notes(parsed, rules=[outline_relations, *rules_for(LOW_REFD)])
     refd = [r for r in graph.relations if r.rule == "statistics.refd"]
     assert refd, "RefD found nothing"
     for r in refd:
@@ -515,7 +518,9 @@ def test_refd_gives_weak_prerequisites_from_link_statistics() -> None:
 def test_refd_never_contradicts_stronger_evidence() -> None:
     files = refd_vault()
     files["Hessian.md"] = "---\nprerequisite_of: '[[Backprop]]'\n---\n" + files["Hessian.md"]
-    graph, index = resolve_notes([parse_note(p, t) for p, t in files.items()])
+    graph, index = resolve_notes(
+        [parse_note(p, t) for p, t in files.items()], rules=[outline_relations, *rules_for(LOW_REFD)]
+    )
     hessian, backprop = index.resolve("Hessian"), index.resolve("Backprop")
     refd = [r for r in graph.relations if r.rule == "statistics.refd"]
     assert not [r for r in refd if {r.source, r.target} == {hessian, backprop}]
@@ -544,9 +549,16 @@ def test_prerequisite_cycles_are_kept_and_reported() -> None:
     assert cycles[0].path in v.graph.notes
 
 
+def test_refd_defaults_are_conservative() -> None:
+    parsed = [parse_note(path, text) for path, text in refd_vault().items()]
+    graph, _ = resolve_notes(parsed)  # default θ=0.3, 4 links: this small vault is too sparse
+    assert not [r for r in graph.relations if r.rule == "statistics.refd"]
+
+
 def test_custom_rule_lists_without_typed_rules_get_no_vault_stage() -> None:
     parsed = [parse_note(p, t) for p, t in refd_vault().items()]
     graph, _ = resolve_notes(parsed, rules=[outline_relations])
+    assert [r for r in Vault(refd_vault(), LOW_REFD).relations if r.rule == "statistics.refd"]
     assert not [r for r in graph.relations if r.rule == "statistics.refd"]
 
 
