@@ -326,13 +326,26 @@ class TableRow:
 
 
 def find_headings(masked: str, lines: LineIndex) -> list[Heading]:
-    if "#" not in masked:
-        return []
-    return [
-        Heading(lines.line_of(m.start()), len(m.group(1)), m.group(2).strip())
-        for m in P.HEADING.finditer("\n" + masked)
-        if m.group(2).strip()
-    ]
+    """ATX headings (`## Title`) and setext headings (`Title` underlined with `===` / `---`)."""
+    nl = "\n" + masked
+    headings = (
+        [
+            Heading(lines.line_of(m.start()), len(m.group(1)), m.group(2).strip())
+            for m in P.HEADING.finditer(nl)
+            if m.group(2).strip()
+        ]
+        if "#" in masked
+        else []
+    )
+    if "\n=" in masked or "\n-" in masked or "\n " in masked:
+        setext = [
+            Heading(lines.line_of(m.start()), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip())
+            for m in P.SETEXT_HEADING.finditer(nl)
+            if not P.NOT_SETEXT_TEXT.match(m.group(1))
+        ]
+        if setext:
+            headings = sorted(headings + setext, key=lambda h: h.line)
+    return headings
 
 
 def heading_paths(headings: list[Heading]) -> list[tuple[str, ...]]:

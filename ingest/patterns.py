@@ -149,3 +149,8 @@ FAST_YAML_SINGLE_QUOTED = re.compile(r"'([^']*)'")
 # A plain scalar PyYAML reads as one string-or-typed value: no indicator first, no `: ` or ` #`.
 FAST_YAML_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:(?!:\s|\s#)[^\r\n\t])*(?<![:\s])")
 FAST_YAML_FLOW_ITEM = re.compile(r"[ \t]*(?:\"([^\"\\]*)\"|'([^']*)'|([^,\[\]{}'\"#]+?))[ \t]*(?:,|$)")
+
+# Setext headings: a paragraph line underlined with `===` (level 1) or `---` (level 2).
+SETEXT_HEADING = re.compile(r"\n([^\n]+)\n[ \t]{0,3}(=+|-+)[ \t]*(?=\n|\Z)")
+# Lines that cannot be the text of a setext heading (lists, quotes, tables, ATX headings, HTML, blanks).
+NOT_SETEXT_TEXT = re.compile(r"^(?:[ \t]{4,}|[ \t]*(?:$|[-*+>|#<]|\d{1,9}[.)][ \t]|```|~~~))")

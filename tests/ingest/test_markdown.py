@@ -143,3 +143,10 @@ def test_blockquotes_and_line_numbers() -> None:
 
 def test_plain_text_shows_what_a_reader_sees() -> None:
     assert plain_text("见 [[a/B|别名]]、[[a/C]] 和 [文字](u.md)") == "见 别名、C 和 文字"
+
+
+def test_setext_headings_but_not_rules_lists_or_tables() -> None:
+    text = "Title\n=====\n\nIntro\n\nSection\n-------\n- item\n---\n\n| a |\n|---|\n\n---\n"
+    scan = scan_markdown(text)
+    assert [(h.line, h.level, h.text) for h in scan.headings] == [(1, 1, "Title"), (6, 2, "Section")]
+    assert heading_paths(scan.headings)[1] == ("Title", "Section")
