@@ -635,7 +635,7 @@ class ConceptIndex:
 
     def __init__(self) -> None:
         self._spellings: dict[str, Counter[str]] = {}
-        self._anchored: set[str] = set()  # keys named by a note or a link target
+        self._anchored: set[str] = set()  # keys named on their own: notes, link targets, outline items
         self._strong: list[tuple[str, str]] = []
         self._weak: list[tuple[str, str]] = []  # (alias key, concept key)
         self._note_keys: dict[str, set[str]] = {}  # primary key -> note paths
@@ -715,8 +715,9 @@ class ConceptIndex:
         )
 
     def freeze(self) -> None:
-        """Join strongly paired spellings (never two notes' own concepts), then attach weak aliases
-        that name nothing else, and choose each group's key (the note's, else the most used)."""
+        """Join strongly paired spellings (unless the spelling is claimed by several notes), then
+        attach weak aliases that name nothing else, and choose each group's key (a note's own
+        name first, then a name written on its own, then the most used)."""
         if self._frozen:
             return
         for key in list(self._spellings):
