@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from kg.settings import Settings
 from kg.store.read import GraphReader, StoreError
 
 READINESS_TIMEOUT_S = 5.0
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, driver: Driver | None = None) -> FastAPI:
@@ -29,11 +31,20 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
     database = settings.neo4j_database
     timeout_s = settings.query_timeout_s
 
+    async def warm_up() -> None:
+        # Plans the big statements in the background; an unreachable Neo4j is /readyz's business.
+        try:
+            await asyncio.to_thread(GraphReader(the_driver, database).warm_up)
+        except StoreError as exc:
+            log.info("kg api: warm-up skipped: %s", exc)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(warm_up())
         try:
             yield
         finally:
+            task.cancel()
             if owned:
                 the_driver.close()
 

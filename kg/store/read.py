@@ -28,6 +28,9 @@ from neo4j.exceptions import (
 
 from kg.store import read_cypher as q
 
+# A uid no node has (uids are `vault` U+241F `key`, never empty).
+NO_UID = ""
+
 # --- errors -----------------------------------------------------------------------------------------
 
 
@@ -368,6 +371,13 @@ class GraphReader:
         rows = self._read(q.PING)
         return bool(rows and rows[0]["ok"] == 1)
 
+    def warm_up(self) -> None:
+        """Have Neo4j plan the big read statements now (with the parameter types real calls use), so
+        the first user query does not pay for it: a cold plan of the closure can take seconds."""
+        self._read(q.LEARNING_PATH_CLOSURE, start=[NO_UID], min=0.0, exclude=[NO_UID])
+        self._read(q.RESOLVE_EXACT, probes=[_probe(NO_UID + "?")], vault=None)
+        self._read(q.CONCEPT_RELATIONS, uids=[NO_UID])
+
     # -- resolving names ----------------------------------------------------------------------------
 
     def resolve(self, texts: Sequence[str], vault: str | None = None) -> dict[str, Resolution]:
@@ -409,7 +419,8 @@ class GraphReader:
                 q.LEARNING_PATH_CLOSURE,
                 start=frontier,
                 min=float(min_confidence),
-                exclude=sorted(out.concepts),
+                # never an empty list: its parameter type differs and would make Neo4j plan again
+                exclude=sorted(out.concepts) or [NO_UID],
             )
             for row in rows:
                 concept = ConceptRecord.of(row["concept"])

@@ -12,13 +12,22 @@ from rl_graphs import rl_graph
 
 from kg.api import create_app
 from kg.settings import Settings
+from kg.store.read import GraphReader
 from kg.store.sync import VaultSync
 
 
+@pytest.fixture(scope="session")
+def warm_neo4j(neo4j_driver: Driver) -> Driver:
+    """Plan the big read statements once per session, as `kg serve` does at startup: a cold plan on a
+    fresh JVM can take longer than a request's timeout on a busy machine."""
+    GraphReader(neo4j_driver).warm_up()
+    return neo4j_driver
+
+
 @pytest.fixture
-def rl_vault(neo4j_driver: Driver, clean_db: None) -> Iterator[Driver]:
-    VaultSync(neo4j_driver).sync("rl", "/vaults/rl", rl_graph())
-    yield neo4j_driver
+def rl_vault(warm_neo4j: Driver, clean_db: None) -> Iterator[Driver]:
+    VaultSync(warm_neo4j).sync("rl", "/vaults/rl", rl_graph())
+    yield warm_neo4j
 
 
 @pytest.fixture

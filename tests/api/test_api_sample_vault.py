@@ -69,9 +69,9 @@ NOTES, EXPECTATIONS = parse_expected(EXPECTED.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
-async def sample_client(neo4j_driver: Driver, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
-    ingest_vault(neo4j_driver, sample_vault_dir(), vault_name="sample")
-    app = create_app(Settings(), driver=neo4j_driver)
+async def sample_client(warm_neo4j: Driver, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
+    ingest_vault(warm_neo4j, sample_vault_dir(), vault_name="sample")
+    app = create_app(Settings(), driver=warm_neo4j)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kg.test") as c:
         yield c
 

@@ -27,15 +27,15 @@ HUGO_SEED = "004_1612dd530d1dfe20.md"
 
 
 @pytest.fixture
-async def seeds_client(neo4j_driver: Driver, clean_db: None, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def seeds_client(warm_neo4j: Driver, clean_db: None, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     if not SEEDS.is_dir():
         pytest.skip(f"no seeds at {SEEDS}")
     vault = tmp_path / "seeds"
     vault.mkdir()
     for seed in sorted(SEEDS.glob("*.txt")):
         shutil.copyfile(seed, vault / f"{seed.stem}.md")
-    ingest_vault(neo4j_driver, vault, vault_name="seeds")
-    app = create_app(Settings(), driver=neo4j_driver)
+    ingest_vault(warm_neo4j, vault, vault_name="seeds")
+    app = create_app(Settings(), driver=warm_neo4j)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kg.test") as c:
         yield c
 

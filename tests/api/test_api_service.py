@@ -121,3 +121,23 @@ async def test_graphiql_introspection_passes_the_limits(client: httpx.AsyncClien
     assert "errors" not in body, body.get("errors")
     names = {t["name"] for t in body["data"]["__schema"]["types"]}
     assert {"LearningPath", "LearningStep", "Reason", "Concept", "Note"} <= names
+
+
+@anyio
+async def test_startup_warm_up_never_blocks_or_fails_startup() -> None:
+    """The lifespan plans the big statements in the background; with Neo4j down the app still starts."""
+    app = create_app(Settings(neo4j_uri=f"bolt://127.0.0.1:{find_free_port()}"))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.get("/healthz")).status_code == 200
+        assert (await c.get("/readyz")).status_code == 503
+
+
+@integration
+@anyio
+async def test_startup_warm_up_plans_the_closure(rl_vault: Driver) -> None:
+    app = create_app(Settings(), driver=rl_vault)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        body = await gql(c, '{ learningPath(to: "GRPO") { totals { steps } } }')
+    assert body["data"]["learningPath"]["totals"]["steps"] == 7

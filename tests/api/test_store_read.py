@@ -37,7 +37,7 @@ def test_closure_deeper_than_one_round_trip(neo4j_driver: Driver, clean_db: None
     assert len(closure.concepts) == length + 1
     assert closure.depth["chain\u241fc000"] == length
     assert len(closure.requires) == 2 * length  # both parallel assertions of every edge
-    assert reader.queries == 3  # levels 0-12, 13-25, 26-30: one round trip per 13 levels
+    assert reader.queries == 3  # one round trip per CLOSURE_LEVELS + 1 levels
 
     answer = compute_learning_path(GraphReader(neo4j_driver), [f"Chain {length:03d}"], [], 0.0, None, None)
     assert [s.concept.record.key for s in answer.steps] == [f"c{i:03d}" for i in range(length + 1)]
