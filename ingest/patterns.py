@@ -133,6 +133,8 @@ LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 # lower-case head is taken back in code). Plain capitalised words (The, Figure) are not looked up:
 # they are most of an English text and almost never a concept on their own.
 PROSE_NAME_TOKEN = re.compile(r"[A-Z][a-z0-9]{0,12}[A-Z][A-Za-z0-9]*(?:[\-+.][A-Za-z0-9]+)*\+*")
+# `veRL`, `vLLM`, `iGPT`: a short lower-case head, then a tail PROSE_NAME_TOKEN finds (group 1).
+LOWER_HEAD_NAME = re.compile(r"[a-z][a-z0-9]{0,5}([A-Z][a-z0-9]{0,12}[A-Z][A-Za-z0-9]*)")
 
 # --- note statistics and description --------------------------------------------------------------
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")

@@ -914,46 +914,63 @@ def default_rules() -> list[RelationRule]:
     return [outline_relations, *TYPED_RULES]
 
 
+_PATH_CHARS = frozenset("-_./\\")
+
+
+def _first_standalone(text: str, token: str) -> int:
+    """Offset of the first use of `token` as a word of its own (not inside a path, URL or longer name)."""
+    pos = text.find(token)
+    while pos != -1:
+        before = text[pos - 1] if pos else " "
+        end = pos + len(token)
+        after = text[end] if end < len(text) else " "
+        standalone_before = not (before.isascii() and before.isalnum()) and before not in _PATH_CHARS
+        if standalone_before and not (after.isascii() and after.isalnum()):
+            return pos
+        pos = text.find(token, pos + 1)
+    return -1
+
+
 def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> None:
-    """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note."""
+    """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note.
+
+    Candidate tokens are collected per note with one C-level `findall` (names with two capitals);
+    a spelling with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`)
+    was found. Only tokens that are concept names are then located in the text."""
     vocabulary: dict[str, str] = {}
+    heads_by_tail: dict[str, list[str]] = {}  # `RL` -> [`veRL`]
     for root, members in index.groups().items():
         for key in members:
             if key.isascii() and 2 <= len(key) <= 24 and any(c.isalpha() for c in key):
                 vocabulary[key] = root
+                for spelling in index.spellings(key):
+                    head = P.LOWER_HEAD_NAME.fullmatch(spelling)
+                    if head:
+                        heads_by_tail.setdefault(head.group(1), []).append(spelling)
     if not vocabulary:
         return
     for parsed in parsed_notes:
-        seen = {m.concept for m in parsed.note.mentions}
         masked = parsed.scan.masked
-        checked: set[str] = set()  # tokens already looked up in this note
-        for match in P.PROSE_NAME_TOKEN.finditer(masked):
-            start = match.start()
-            before = masked[start - 1] if start else " "
-            if not (before.isascii() and before.isalnum()):
-                token = match.group()
-                if token in checked:
-                    continue
-                checked.add(token)
-                if before in "-_./\\":
-                    continue  # part of a path, a URL or a longer hyphenated name
-            else:  # `veRL`, `vLLM`: take back the lower-case head
-                head = start
-                while head > 0 and masked[head - 1].isascii() and masked[head - 1].isalnum():
-                    head -= 1
-                if head > 0 and masked[head - 1] in "-_./\\":
-                    continue
-                token = masked[head : match.end()]
-                if token in checked:
-                    continue
-                checked.add(token)
+        tokens = set(P.PROSE_NAME_TOKEN.findall(masked))
+        if not tokens:
+            continue
+        for tail in tokens & heads_by_tail.keys():
+            tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
+        seen = {m.concept for m in parsed.note.mentions}
+        hits: list[tuple[int, str, str]] = []
+        for token in tokens:
             found = vocabulary.get(concept_key(token))
             if found is None or found in seen:
                 continue
+            start = _first_standalone(masked, token)
+            if start >= 0:
+                hits.append((start, token, found))
+        for start, token, found in sorted(hits):
+            if found in seen:
+                continue  # two spellings of one concept: the first use wins
             seen.add(found)
             index.count_spelling(token)
-            line = parsed.scan.lines.line_of(start)
-            parsed.note.mentions.append(_mention(parsed, found, token, line, "text"))
+            parsed.note.mentions.append(_mention(parsed, found, token, parsed.scan.lines.line_of(start), "text"))
 
 
 def resolve_notes(

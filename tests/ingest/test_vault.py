@@ -278,3 +278,14 @@ def test_a_pipe_named_like_a_note_is_skipped_not_read(vault_copy: Path) -> None:
     graph = read_vault(vault_copy, rules=RULES)  # would block forever if the pipe were opened
     assert "pipe.md" not in graph.notes
     assert [p.path for p in graph.problems if p.kind is ProblemKind.UNREADABLE] == ["pipe.md"]
+
+
+def test_prose_mentions_find_names_with_capitals_and_lower_case_heads(tmp_path: Path) -> None:
+    (tmp_path / "vLLM.md").write_text("# vLLM\n推理引擎。\n", encoding="utf-8")
+    (tmp_path / "GRPO.md").write_text("# GRPO\n", encoding="utf-8")
+    (tmp_path / "deploy.md").write_text(
+        "# 部署\n见 https://github.com/x/GRPO 和 path/vLLM。\n\n用 vLLM 部署，训练用 GRPO。\n", encoding="utf-8"
+    )
+    graph = read_vault(tmp_path, rules=RULES)
+    prose = {(m.concept, m.line, m.text) for m in graph.notes["deploy.md"].mentions if m.source == "text"}
+    assert prose == {("vllm", 4, "vLLM"), ("grpo", 4, "GRPO")}  # not the URL or path on line 2
