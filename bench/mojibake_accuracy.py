@@ -218,8 +218,8 @@ def main() -> None:
             clean_names = names(clean_001)
             one_off = [
                 (n, c)
-                for n in ours_names - clean_names
-                for c in clean_names
+                for n in sorted(ours_names - clean_names)
+                for c in sorted(clean_names)
                 if len(c) == len(n) and sum(x != y for x, y in zip(n, c, strict=True)) == 1
             ]
             print(
