@@ -36,6 +36,8 @@ ORDERED_LIST_MARKER = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")
 LINE_LABEL = re.compile(
     r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])[ \t]*(?:\*\*)?[ \t]*"
 )
+# What may follow a label's list of names: nothing, `等…`, `etc.`, `and more`, or the end of a clause.
+LIST_REST = re.compile(r"^(?:等|及更多|以及更多|etc\b|and more\b|[。；;，,.])", re.I)
 # Emphasis markers dropped from the line view.
 EMPHASIS = re.compile(r"\*\*|__|~~|==")
 BARE_URL = re.compile(r"https?://[^\s<>\"'，。；）)\]]+|www\.[^\s<>\"'，。；）)\]]+")
@@ -96,6 +98,24 @@ BASED_ON_KIND = re.compile(
 CLAUSE_BREAK = re.compile(r"[，。；;！？!?：:]|,[ \t]|\.[ \t]")
 # Characters that may stand right before/after a name that an arrow joins.
 NAME_BOUNDARY = "（(、,，:：/ \t[「『\"'“‘"
+
+# --- which lines to read closely -----------------------------------------------------------------
+# Any word a cue starts with (a line without one cannot hold a cue, labels aside). Chinese and
+# arrows by regex; English words by plain substring search on the lower-cased text (much faster on
+# long English papers than an alternation of `\b` words).
+CUE_TRIGGER = re.compile(
+    r"支持|实现|基于|变体|变种|改进|分支|比[^，。\n]{1,30}更|建立在|基础|前置|前提|需要先|先(?:了解|掌握|学习|学会|熟悉)|"
+    r"从|顺序|依次|→|⟶|⇒|➔|➡|->|=>"
+)
+CUE_WORDS = (
+    "based", "fork", "extends", "derived", "built", "build", "variant", "variation", "extension", "improve",
+    "implement", "support", "requires", "assumes", "needs", "from", "order",
+)  # fmt: skip
+# A line that opens with `label:` (run over "\n" + text; group 1 is the label).
+LABEL_CANDIDATE = re.compile(
+    r"\n[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:[^\w\s\n]{1,4}[ \t]*)?(?:\*\*)?"
+    r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])"
+)
 
 # --- cue phrases ------------------------------------------------------------------------------------
 # prerequisite: `S builds on X`, `以 X 为基础`, `建立在 X 之上`, `需要先了解 X`, `assumes familiarity with X`.

@@ -697,7 +697,10 @@ def _label(reader: _NoteReader, view: View) -> None:
         return  # `Next: …` or `Up: …` in prose is too often a sentence, not a Breadcrumbs field
     values = [s.key for s in view.spans_between(match.end(), len(view.text)) if s.key and not s.nav]
     if not values:
-        names, _ = reader.name_list_at(view, match.end())
+        names, end = reader.name_list_at(view, match.end())
+        rest = view.text[end:].strip()
+        if rest and not RP.LIST_REST.match(rest):
+            return  # `实现：全卷积网络可接受任意尺寸`: a sentence after the label, not a list of concepts
         values = [n.key for n in names]
     if not values:
         return
@@ -969,35 +972,65 @@ def _in_order(reader: _NoteReader, view: View) -> None:
         reader.emit("cue.in_order", RelationType.PREREQUISITE_OF, before.key, after.key, view.line)
 
 
+def _cue_lines(reader: _NoteReader) -> list[int]:
+    """Lines worth a closer look: those holding a cue word, and those opening with a known label.
+    (Most lines of a note hold none; building a view for each would dominate the ingest.)"""
+    parsed = reader.parsed
+    masked = parsed.scan.masked
+    lines = parsed.scan.lines
+    found = {lines.line_of(m.start()) for m in RP.CUE_TRIGGER.finditer(masked)}
+    lowered = masked.lower()  # English cue words: substring search, one hit per line
+    for word in RP.CUE_WORDS:
+        at = lowered.find(word)
+        while at != -1:
+            line = lines.line_of(at)
+            found.add(line)
+            at = lowered.find(word, lines.start_of(line + 1)) if line < lines.line_count else -1
+    if reader.config.enabled("cue.label"):
+        for match in RP.LABEL_CANDIDATE.finditer("\n" + masked):
+            if reader.config.key(match.group(1)) is not None:
+                found.add(lines.line_of(match.start()))
+    return sorted(found)
+
+
 def _cues(reader: _NoteReader) -> None:
     parsed = reader.parsed
     heading_lines = set(reader._heading_lines)
     list_lines = {item.line for item in parsed.scan.list_items}
     config = reader.config
-    for line in range(1, parsed.line_count + 1):
-        _, raw = reader.masked_line(line)
-        if not raw.strip():
-            continue
+    for line in _cue_lines(reader):
         view = reader.view(line)
         if not view.text.strip():
             continue
         is_heading = line in heading_lines
         if (is_heading or line in list_lines) and config.enabled("cue.arrow"):
             _arrows(reader, view, heading=is_heading)
-        if config.enabled("cue.from_to"):
+        text = view.text
+        low = text.lower()
+        if config.enabled("cue.from_to") and ("从" in text or "from" in low):
             _from_to(reader, view)
         if is_heading:
             continue
         if config.enabled("cue.label"):
             _label(reader, view)
-        if config.enabled("cue.in_order"):
+        if config.enabled("cue.in_order") and ("顺序" in text or "依次" in text or "order" in low):
             _in_order(reader, view)
-        _supports(reader, view)
-        _implements(reader, view)
-        _based_on(reader, view)
-        _variants(reader, view)
-        _better_than(reader, view)
-        _builds_on(reader, view)
+        if "支持" in text or "support" in low:
+            _supports(reader, view)
+        if "实现" in text or "implement" in low:
+            _implements(reader, view)
+        if "基于" in text or any(w in low for w in ("based", "fork", "extends", "derived", "built")):
+            _based_on(reader, view)
+        if any(w in text for w in ("变体", "变种", "改进", "分支")) or any(
+            w in low for w in ("variant", "variation", "extension", "improved", "fork")
+        ):
+            _variants(reader, view)
+        if "比" in text or "improve" in low:
+            _better_than(reader, view)
+        if any(w in text for w in ("建立在", "基础", "前置", "前提", "先")) or any(
+            w in low for w in ("build", "built", "requires", "assumes", "needs")
+        ):
+            _builds_on(reader, view)
 
 
 # --- structure ---------------------------------------------------------------------------------------------
