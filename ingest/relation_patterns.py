@@ -44,7 +44,7 @@ BARE_URL = re.compile(r"https?://[^\s<>\"'，。；）)\]]+|www\.[^\s<>\"'，。
 
 # --- names in a line view ---------------------------------------------------------------------------
 # A Latin-script name token: GRPO, veRL, Qwen2.5-VL, REINFORCE++, Dr.GRPO, Llama.cpp.
-LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\-.+/][A-Za-z0-9]+)*\+*")
+LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\-.+][A-Za-z0-9]+)*\+*")  # `A/B` is two names
 LATIN_TOKEN_END = re.compile(r"[A-Za-z0-9+]$")
 # A CamelCase token names something (RadixAttention, DeepSpeed, vLLM) even when nobody linked it yet.
 CAMEL_CASE_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z][A-Za-z0-9+\-.]*[a-z][A-Z][A-Za-z0-9+\-.]*$")
@@ -152,6 +152,11 @@ IN_ORDER_CUE = re.compile(
 # implements: `支持 X`, `supports X` (not `支持向量机`, not negated).
 SUPPORTS_CUE = re.compile(
     r"(?<![不未没])支持(?!向量|度|者|率)(?:了)?|(?<!not )(?<!n't )\bsupports?\b(?![ \t]+(?:for|vector))", re.I
+)
+# `支持多种方法，如 A、B` / `supports several methods such as A, B`: the list after `如` is the object.
+SUCH_AS = re.compile(
+    r"[^，。；;\n]{0,16}?(?:[，,][ \t]*)?(?:例如|比如|如|包括|包含|such[ \t]+as|including|e\.g\.,?)[ \t]*[:：]?[ \t]*",
+    re.I,
 )
 IMPLEMENTS_CUE = re.compile(
     r"实现了|\bimplements\b|\bis[ \t]+(?:an?|the)[ \t]+(?:[\w\-]+[ \t]+){0,2}implementation[ \t]+of\b", re.I

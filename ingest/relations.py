@@ -132,7 +132,7 @@ def _name_like(token: str) -> bool:
 
 def _link_display(link: Link, raw: str) -> str:
     if link.kind == "url":
-        return " "
+        return link.alias or " "  # `[监督微调](https://…)` reads 监督微调; a bare URL reads nothing
     if link.kind == "markdown":
         inner = raw[1 : raw.find("](")] if raw.startswith("[") else raw
         if raw.startswith("!"):
@@ -269,8 +269,17 @@ class _NoteReader:
                 continue
             add_plain(raw[pos:s])
             display = _link_display(link, raw[s:e])
-            nav = _is_nav_link(link)
+            if link.kind == "url" and not link.alias:  # a bare URL reads as nothing
+                pieces.append(display)
+                size += len(display)
+                pos = e
+                continue
+            nav = _is_nav_link(link) and not (link.kind == "url" and link.alias)
             key = None if nav else link.concept
+            if link.kind == "url" and link.alias:  # `[监督微调](https://…)`: an entity link, named by its text
+                key = self.resolve(link.alias) or self.index.resolve(link.alias)
+                if key is None and _name_like(link.alias):
+                    key = self.index.ensure(link.alias)
             if not nav and key is None and link.kind != "url":
                 name = link.alias or link_target_name(link.target)
                 key = self.index.resolve(name) if name else None
@@ -326,8 +335,12 @@ class _NoteReader:
             return None
         span = view.span_at(pos)
         if span is not None:
-            if span.key is None or span.nav:
+            if span.nav:
                 return None
+            if span.key is None:  # `[邻近策略优化](https://…)（Proximal Policy Optimization, PPO）`
+                paren = RP.TRAILING_PARENTHETICAL.match(text, span.end)
+                key = self.index.resolve(text[pos : paren.end()].strip()) if paren else None
+                return Name(key, pos, paren.end()) if key and paren else None
             return Name(span.key, pos, self._after_paren(text, span.end))
         if any(s.start < pos < s.end for s in view.spans):
             return None
@@ -537,7 +550,7 @@ class _NoteReader:
             if RP.SELF_PRONOUN.match(core):
                 return self.own[:1]
             if RP.SECTION_PRONOUN.match(core) or RP.THIS_TEXT.search(core):
-                subject = None if long else self.section_subject(view.line)
+                subject = self.section_subject(view.line)  # `这个库支持 …` under `### TRL`
                 return [subject] if subject else []
             name = self.name_at(view, start, filler=False, new=not long)
             if name is not None and view.text[name.end : core_end].strip() == "":
@@ -742,6 +755,10 @@ def _supports(reader: _NoteReader, view: View) -> None:
             objects, end = reader.name_list_at(view, pos)
             if objects and _followed_by_de(text, end):
                 continue  # `支持多模态模型的 RL 训练`: the name only qualifies the real object
+            if not objects:
+                such_as = RP.SUCH_AS.match(text, pos)
+                if such_as is not None:
+                    objects, _ = reader.name_list_at(view, such_as.end())
         objects = reader.objects(view, objects)
         if not objects:
             continue

@@ -345,6 +345,20 @@ def test_supports_family() -> None:
     assert not [r for r in v.relations if r.type is IMP and r.source == v.key("SVM")]
 
 
+def test_supports_a_list_after_such_as_and_entity_links() -> None:
+    v = vault(
+        **{
+            "Tools": (
+                "# Tools\n\n## NeMo-Aligner\n\n该库支持多种对齐算法，例如 [直接偏好优化](https://x.org/a)（Direct Preference "  # noqa: E501
+                "Optimization, DPO）、[KTO](https://x.org/b) 和 ORPO。\n"
+            ),
+            "DPO": "# DPO\n",
+        }
+    )
+    assert v.rules(IMP, "NeMo-Aligner", "DPO") == {"cue.supports"}
+    assert v.find(IMP, "NeMo-Aligner", "KTO") and v.find(IMP, "NeMo-Aligner", "ORPO")
+
+
 def test_implements_family() -> None:
     v = vault(
         **{
