@@ -64,8 +64,8 @@ NAME_LIST_SEPARATOR = re.compile(
 TRAILING_PARENTHETICAL = re.compile(r"[ \t]*(?:（[^（）\n]{0,60}）|\([^()\n]{0,60}\))")
 # Words that end a clause subject without being part of it: `EasyR1 是`, `veRL also`, `它目前`.
 SUBJECT_TAIL = re.compile(
-    r"(?:[ \t]+|是|也|还|都|则|就|已|已经|主要|目前|同时|均|可以|能够|可|直接|原生|完整|"
-    r"\b(?:is|are|was|were|also|now|natively|fully|which|that|itself|directly)\b)+$",
+    r"(?:[ \t]|是|也|还|都|则|就|已|已经|主要|目前|同时|均|可以|能够|可|直接|原生|完整|通常|一般|往往|大多|"
+    r"\b(?:is|are|was|were|also|now|natively|fully|which|that|itself|directly|usually|typically|often|mostly)\b)+$",
     re.I,
 )
 # Subjects that are pronouns: both of the note's concepts, the note's own concept, the section's concept.
@@ -113,8 +113,8 @@ CUE_WORDS = (
 )  # fmt: skip
 # A line that opens with `label:` (run over "\n" + text; group 1 is the label).
 LABEL_CANDIDATE = re.compile(
-    r"\n[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:[^\w\s\n]{1,4}[ \t]*)?(?:\*\*)?"
-    r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])"
+    r"\n[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:[^\w\s]{1,4}[ \t]*)?(?:\*\*)?"
+    r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)(?:\*\*)?[ \t]*[:：](?![:：])"
 )
 
 # --- cue phrases ------------------------------------------------------------------------------------
@@ -140,9 +140,9 @@ THEN_TO_CUE = re.compile(
     r"[ \t]*(?:，|,)?[ \t]*(?:再到|然后到|最后到|\bthen[ \t]+to\b|\band[ \t]+then[ \t]+to\b)[ \t]*", re.I
 )
 # arrows between names (headings and list items).
-ARROW = re.compile(r"[ \t]*(?:→|⟶|⇒|➔|➡️?|->|=>)[ \t]*")
+ARROW = re.compile(r"→|⟶|⇒|➔|➡️?|->|=>")  # no surrounding `[ \t]*`: finditer would go quadratic on indentation
 # Text after an arrow that makes it navigation: `→ 另见 [[…]]`, `→ 详见`, `→ see`.
-ARROW_NAVIGATION = re.compile(r"(?:另见|详见|参见|见|更多|see\b|more\b|details?\b)", re.I)
+ARROW_NAVIGATION = re.compile(r"[ \t]*(?:另见|详见|参见|见|更多|see\b|more\b|details?\b)", re.I)
 # `按顺序：A、B、C`, `依次`, `in order: A, B`.
 IN_ORDER_CUE = re.compile(
     r"(?:按(?:学习)?顺序(?:学习|阅读|排列)?|依次(?:是|为|学习|阅读)?|学习顺序(?:是|为)?|"
@@ -185,16 +185,14 @@ VARIANT_OF_EN = re.compile(
     re.I,
 )
 # `X 的变体：A、B`, `变体有：…`, `Common variants of X: A, B`, `X variants: A, B`.
-VARIANTS_LABEL_ZH = re.compile(
-    r"(?P<de>的)?[ \t]*(?:常见|主要|其他|一些|几种|各种)?变体(?:有|包括|如)?[ \t]*[:：][ \t]*"
-)
+VARIANTS_LABEL_ZH = re.compile(r"(?:常见|主要|其他|一些|几种|各种)?变体(?:有|包括|如)?[ \t]*[:：][ \t]*")
 VARIANTS_LABEL_EN = re.compile(
     r"\b(?:variants|variations)[ \t]+of[ \t]+(?P<base>[^:：\n]{1,40}?)[ \t]*(?:include|are|[:：])[ \t]*|"
     r"\b(?P<base2>[A-Za-z][\w\-+.]{0,30})[ \t]+(?:variants|variations)[ \t]*(?:include|are|[:：])[ \t]*",
     re.I,
 )
 # `A、B 等变体`, `A and other variants`: the listed names are variants of the section's concept.
-VARIANTS_TAIL = re.compile(r"[ \t]*(?:等(?:[\w\u3400-\u9fff]{0,4})?变体|(?:,[ \t]*)?and other variants\b)", re.I)
+VARIANTS_TAIL = re.compile(r"等(?:[\w\u3400-\u9fff]{0,4})?变体|\band other variants\b", re.I)
 # `比 X 更…的 Y`; `Y improves on X`, `an improved X`.
 BETTER_THAN_ZH = re.compile(r"比[ \t]*")
 BETTER_THAN_MIDDLE = re.compile(r"[ \t]*更[^，。；,;：:\n]{0,16}?的[ \t]*")

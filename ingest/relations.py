@@ -61,6 +61,8 @@ MAX_EVIDENCE_CHARS = 300
 MAX_CJK_NAME = 16  # longest run of CJK text tried as one concept name
 MAX_LATIN_WORDS = 5
 LONG_LINE_CHARS = 150  # longer lines are paragraphs of running prose
+CLAUSE_WINDOW = 120  # how far back from a cue its subject is looked for
+MAX_CUES_PER_LINE = 32  # per cue family: a line with more is not prose a person wrote (generated, pasted)
 ORDER_WINDOW = (1.0, 5 / 6, 4 / 6)  # structural prerequisite from the 1st, 2nd, 3rd preceding sibling
 # Words that qualify a file name rather than a concept (`intro_vit`, `raw_index`, `SKILL_guid`).
 GENERIC_MODIFIERS = frozenset(
@@ -111,7 +113,31 @@ class View:
         return self._ends.get(pos)
 
     def spans_between(self, start: int, end: int) -> list[Span]:
-        return [s for s in self.spans if s.start >= start and s.end <= end]
+        i = bisect.bisect_left(self._starts, start)
+        out: list[Span] = []
+        while i < len(self.spans) and self.spans[i].end <= end:
+            out.append(self.spans[i])
+            i += 1
+        return out
+
+    def span_over(self, pos: int) -> Span | None:
+        """The span with start <= pos < end, if any (spans are sorted and do not overlap)."""
+        i = bisect.bisect_right(self._starts, pos) - 1
+        if i >= 0 and self.spans[i].start <= pos < self.spans[i].end:
+            return self.spans[i]
+        return None
+
+    def next_span_start(self, pos: int) -> int:
+        """Where the first span starting after `pos` starts (the text's length when none)."""
+        i = bisect.bisect_right(self._starts, pos)
+        return self.spans[i].start if i < len(self.spans) else len(self.text)
+
+    def previous_span_end(self, pos: int) -> int:
+        """Where the last span ending at or before `pos` ends (0 when none)."""
+        i = bisect.bisect_right(self._starts, pos) - 1
+        while i >= 0 and self.spans[i].end > pos:
+            i -= 1
+        return self.spans[i].end if i >= 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +368,8 @@ class _NoteReader:
                 key = self.index.resolve(text[pos : paren.end()].strip()) if paren else None
                 return Name(key, pos, paren.end()) if key and paren else None
             return Name(span.key, pos, self._after_paren(text, span.end))
-        if any(s.start < pos < s.end for s in view.spans):
+        over = view.span_over(pos)
+        if over is not None and over.start < pos:
             return None
         ch = text[pos]
         if ch.isascii() and ch.isalpha():
@@ -352,7 +379,7 @@ class _NoteReader:
             cursor = pos
             while len(ends) < MAX_LATIN_WORDS:
                 match = RP.LATIN_TOKEN.match(text, cursor)
-                if match is None or any(s.start < match.end() and s.end > match.start() for s in view.spans):
+                if match is None or view.next_span_start(match.start() - 1) < match.end():
                     break
                 ends.append(match.end())
                 cursor = match.end()
@@ -372,10 +399,7 @@ class _NoteReader:
                         return Name(key, pos, self._after_paren(text, ends[0]))
             return None
         if _is_cjk(ch):
-            limit = min(len(text), pos + MAX_CJK_NAME)
-            for span_ in view.spans:
-                if pos < span_.start < limit:
-                    limit = span_.start
+            limit = min(len(text), pos + MAX_CJK_NAME, view.next_span_start(pos))
             for end in range(limit, pos + 1, -1):
                 candidate = text[pos:end]
                 if candidate[-1] in " \t" or not (_is_cjk(candidate[-1]) or candidate[-1].isalnum()):
@@ -426,7 +450,8 @@ class _NoteReader:
         span = view.span_ending_at(end)
         if span is not None:
             return Name(span.key, span.start, end) if span.key and not span.nav else None
-        if any(s.start < end < s.end for s in view.spans):
+        over = view.span_over(end)
+        if over is not None and over.start < end:
             return None
         ch = text[end - 1]
         if ch.isascii() and (ch.isalnum() or ch == "+"):
@@ -458,10 +483,7 @@ class _NoteReader:
                 return Name(key, start, end) if key else None
             return None
         if _is_cjk(ch):
-            floor = max(0, end - MAX_CJK_NAME)
-            for span_ in view.spans:
-                if floor < span_.end <= end - 1:
-                    floor = span_.end
+            floor = max(0, end - MAX_CJK_NAME, view.previous_span_end(end - 1))
             for start in range(floor, end - 1):
                 candidate = text[start:end]
                 if candidate[0] in " \t":
@@ -517,10 +539,11 @@ class _NoteReader:
     def clause_start(self, view: View, cue_start: int) -> int:
         lead = RP.LINE_LEAD.match(view.text)
         start = lead.end() if lead else 0
-        for match in RP.CLAUSE_BREAK.finditer(view.text, start, cue_start):
-            if not any(s.start <= match.start() < s.end for s in view.spans):
+        # A subject sits right before its verb: look back a short way only (long lines stay linear).
+        for match in RP.CLAUSE_BREAK.finditer(view.text, max(start, cue_start - CLAUSE_WINDOW), cue_start):
+            if view.span_over(match.start()) is None:
                 start = match.end()
-        return start
+        return max(start, cue_start - CLAUSE_WINDOW)
 
     @staticmethod
     def is_long(view: View) -> bool:
@@ -567,7 +590,7 @@ class _NoteReader:
     def sentence_subject(self, view: View, clause_start: int) -> list[str] | None:
         """`COCO 是一个数据集，支持实例分割`: a subject-less clause takes its sentence's `X 是 …` subject."""
         lead = RP.LINE_LEAD.match(view.text)
-        start = lead.end() if lead else 0
+        start = max(lead.end() if lead else 0, clause_start - CLAUSE_WINDOW)
         for match in RP.SENTENCE_BREAK.finditer(view.text, start, clause_start):
             start = match.end()
         if start >= clause_start:
@@ -596,7 +619,7 @@ class _NoteReader:
         name = self.name_at(view, cue_start, filler=False, new=False)
         if name is not None and name.end > cue_end:
             return True
-        return any(s.start <= cue_start < s.end for s in view.spans)
+        return view.span_over(cue_start) is not None
 
 
 # --- explicit rules ------------------------------------------------------------------------------------
@@ -738,7 +761,7 @@ def _negated(text: str, start: int) -> bool:
 
 def _supports(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.SUPPORTS_CUE.finditer(text):
+    for cue in itertools.islice(RP.SUPPORTS_CUE.finditer(text), MAX_CUES_PER_LINE):
         if _negated(text, cue.start()) or reader.cue_inside_name(view, cue.start(), cue.end()):
             continue
         pos = cue.end()
@@ -769,7 +792,7 @@ def _supports(reader: _NoteReader, view: View) -> None:
 
 def _implements(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.IMPLEMENTS_CUE.finditer(text):
+    for cue in itertools.islice(RP.IMPLEMENTS_CUE.finditer(text), MAX_CUES_PER_LINE):
         if _negated(text, cue.start()):
             continue
         objects, end = reader.name_list_at(view, cue.end())
@@ -781,7 +804,7 @@ def _implements(reader: _NoteReader, view: View) -> None:
         for subject in reader.subjects(view, cue.start()) if objects else []:
             for obj in objects:
                 reader.emit("cue.implements", RelationType.IMPLEMENTS, subject, obj.key, view.line)
-    for cue in RP.IMPLEMENTED_IN_CUE.finditer(text):
+    for cue in itertools.islice(RP.IMPLEMENTED_IN_CUE.finditer(text), MAX_CUES_PER_LINE):
         tools, _ = reader.name_list_at(view, cue.end())
         tools = reader.known(view, tools)
         if not tools:
@@ -793,7 +816,7 @@ def _implements(reader: _NoteReader, view: View) -> None:
 
 def _based_on(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.BASED_ON_CUE.finditer(text):
+    for cue in itertools.islice(RP.BASED_ON_CUE.finditer(text), MAX_CUES_PER_LINE):
         if _negated(text, cue.start()) or reader.cue_inside_name(view, cue.start(), cue.end()):
             continue
         bases, end = reader.name_list_at(view, cue.end())
@@ -821,14 +844,14 @@ def _names_filling(reader: _NoteReader, view: View, start: int, end: int) -> lis
 
 def _variants(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.VARIANT_OF_ZH.finditer(text):
+    for cue in itertools.islice(RP.VARIANT_OF_ZH.finditer(text), MAX_CUES_PER_LINE):
         bases = reader.objects(view, _names_filling(reader, view, cue.start("base"), cue.end("base")))
         if not bases:
             continue
         for subject in reader.subjects(view, cue.start()):
             for base in bases:
                 reader.emit("cue.variant_of", RelationType.VARIANT_OF, subject, base.key, view.line)
-    for cue in RP.VARIANT_OF_EN.finditer(text):
+    for cue in itertools.islice(RP.VARIANT_OF_EN.finditer(text), MAX_CUES_PER_LINE):
         bases, _ = reader.name_list_at(view, cue.end())
         bases = reader.objects(view, bases)
         for subject in reader.subjects(view, cue.start()) if bases else []:
@@ -840,8 +863,9 @@ def _variants(reader: _NoteReader, view: View) -> None:
     members_at: int | None = None
     if label is not None:
         members_at = label.end()
-        if label.group("de"):
-            named = reader.name_ending_at(view, label.start())
+        before = text[: label.start()].rstrip(" \t")
+        if before.endswith("的"):  # `X 的变体：`
+            named = reader.name_ending_at(view, len(before) - 1)
             base_key = named.key if named else None
     else:
         english = RP.VARIANTS_LABEL_EN.search(text)
@@ -862,7 +886,8 @@ def _variants(reader: _NoteReader, view: View) -> None:
     tail = RP.VARIANTS_TAIL.search(text)
     if tail is not None:
         start = reader.clause_start(view, tail.start())
-        members = reader.objects(view, _names_filling(reader, view, start, tail.start()))
+        stop = len(text[: tail.start()].rstrip(" \t,，"))
+        members = reader.objects(view, _names_filling(reader, view, start, stop))
         section = None if reader.is_long(view) else reader.section_subject(view.line)
         for member in members:
             reader.emit("cue.variants_list", RelationType.VARIANT_OF, member.key, section, view.line)
@@ -870,7 +895,7 @@ def _variants(reader: _NoteReader, view: View) -> None:
 
 def _better_than(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.BETTER_THAN_ZH.finditer(text):
+    for cue in itertools.islice(RP.BETTER_THAN_ZH.finditer(text), MAX_CUES_PER_LINE):
         if cue.start() > 0 and text[cue.start() - 1] in "对类相无好":
             continue  # 对比, 类比, 相比, 无比, 好比
         base = reader.name_at(view, cue.end(), filler=False)
@@ -882,7 +907,7 @@ def _better_than(reader: _NoteReader, view: View) -> None:
         better = reader.name_at(view, middle.end(), filler=False)
         if better is not None and len(reader.objects(view, [base, better])) == 2:
             reader.emit("cue.better_than", RelationType.VARIANT_OF, better.key, base.key, view.line)
-    for cue in RP.IMPROVES_ON_CUE.finditer(text):
+    for cue in itertools.islice(RP.IMPROVES_ON_CUE.finditer(text), MAX_CUES_PER_LINE):
         bases, _ = reader.name_list_at(view, cue.end())
         bases = reader.objects(view, bases)
         for subject in reader.subjects(view, cue.start()) if bases else []:
@@ -892,7 +917,7 @@ def _better_than(reader: _NoteReader, view: View) -> None:
 
 def _builds_on(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.BUILDS_ON_OBJECT_AFTER.finditer(text):
+    for cue in itertools.islice(RP.BUILDS_ON_OBJECT_AFTER.finditer(text), MAX_CUES_PER_LINE):
         if _negated(text, cue.start()):
             continue
         bases, _ = reader.name_list_at(view, cue.end())
@@ -900,7 +925,7 @@ def _builds_on(reader: _NoteReader, view: View) -> None:
         for subject in reader.subjects(view, cue.start()) if bases else []:
             for base in bases:
                 reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, base.key, subject, view.line)
-    for cue in RP.BASIS_OF.finditer(text):
+    for cue in itertools.islice(RP.BASIS_OF.finditer(text), MAX_CUES_PER_LINE):
         dependents = reader.objects(view, _names_filling(reader, view, cue.start("rest"), cue.end("rest")))
         for subject in reader.subjects(view, cue.start()) if dependents else []:
             for dependent in dependents:
@@ -909,7 +934,7 @@ def _builds_on(reader: _NoteReader, view: View) -> None:
 
 def _from_to(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in RP.FROM_CUE.finditer(text):
+    for cue in itertools.islice(RP.FROM_CUE.finditer(text), MAX_CUES_PER_LINE):
         if cue.end() < len(text) and text[cue.start()] != "从" and not text[cue.end()].isspace():
             continue
         # English `from A to B` is mostly a range (`from ViT-B to ViT-L`, `from CPU to GPU`): links or
@@ -949,10 +974,10 @@ def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:
     if not heading:  # a list item: only its name part, not the description after `—` or `：`
         for separator in (" — ", " – ", " - ", "：", ": ", " | ", "——"):
             at = text.find(separator, start)
-            if at != -1 and not any(s.start <= at < s.end for s in view.spans):
+            if at != -1 and view.span_over(at) is None:
                 end = min(end, at)
     previous: Name | None = None
-    for arrow in RP.ARROW.finditer(text, start, end):
+    for arrow in itertools.islice(RP.ARROW.finditer(text, start, end), MAX_CUES_PER_LINE):
         if RP.ARROW_NAVIGATION.match(text, arrow.end()):
             previous = None
             continue
@@ -1140,6 +1165,9 @@ def _variants_headings(reader: _NoteReader) -> None:
     parsed = reader.parsed
     scan = parsed.scan
     for h, heading in enumerate(scan.headings):
+        lowered = heading.text.lower()
+        if not any(word in lowered for word in ("变体", "变种", "variant", "variation", "family")):
+            continue
         match = RP.VARIANTS_HEADING.match(strip_decorations(plain_text(heading.text)))
         if match is None:
             continue
