@@ -486,8 +486,8 @@ class _NoteReader:
             floor = max(0, end - MAX_CJK_NAME, view.previous_span_end(end - 1))
             for start in range(floor, end - 1):
                 candidate = text[start:end]
-                if candidate[0] in " \t":
-                    continue
+                if not (_is_cjk(candidate[0]) or candidate[0].isalnum()):
+                    continue  # a name starts with a letter: `- 词表` is not one
                 key = self.resolve(candidate)
                 if key:
                     return Name(key, start, end)
@@ -1001,7 +1001,7 @@ def _arrows(reader: _NoteReader, view: View, *, heading: bool) -> None:
 
 
 def _link_or_latin(view: View, name: Name) -> bool:
-    return view.span_at(name.start) is not None or view.text[name.start : name.end].isascii()
+    return view.span_at(name.start) is not None or view.text[name.start].isascii()
 
 
 def _in_order(reader: _NoteReader, view: View) -> None:
