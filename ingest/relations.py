@@ -1227,6 +1227,8 @@ def _tool_tables(reader: _NoteReader) -> None:
             name = reader.name_at(view, start, filler=False, new=False)
             if name is not None:
                 concepts.append(name.key)
+            elif RP.CAMEL_CASE_NAME.match(match.group(0)):  # `PagedAttention 高性能推理`: a technique's name
+                concepts.append(reader.index.ensure(match.group(0)))
         for concept in dict.fromkeys(concepts):
             reader.emit("structure.tool_table", RelationType.IMPLEMENTS, tool, concept, row.line)
 
