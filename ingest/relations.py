@@ -1349,6 +1349,15 @@ def rules_for_vault(vault_root: Path, config_path: Path | None = None) -> list[R
     return rules_for(find_relations_config(vault_root, config_path))
 
 
+def vault_rules(vault_root: Path, config_path: Path | None = None) -> list[RelationRule]:
+    """Everything `read_vault(root, rules=…)` should run for this vault: the outline rule and the typed
+    rules under the vault's relations config. The composition root passes `settings.relations_config`:
+    `read_vault(root, rules=vault_rules(root, settings.relations_config))`."""
+    from ingest.vault import outline_relations  # here, not at the top: ingest.vault imports this module
+
+    return [outline_relations, *rules_for_vault(vault_root, config_path)]
+
+
 RULES: list[RelationRule] = rules_for(DEFAULT_CONFIG)
 
 
@@ -1488,5 +1497,6 @@ __all__ = [
     "requires_edges",
     "rules_for",
     "rules_for_vault",
+    "vault_rules",
     "vault_stage",
 ]

@@ -23,7 +23,7 @@ from ingest.relation_rules import (
     parse_relations_config,
     rule_table_markdown,
 )
-from ingest.relations import RULES, rules_for, rules_for_vault
+from ingest.relations import RULES, rules_for, rules_for_vault, vault_rules
 from ingest.vault import default_rules, outline_relations, parse_note, read_vault, resolve_notes
 from kg.model import Graph, ProblemKind, Relation, RelationType
 
@@ -180,6 +180,12 @@ def test_config_file_is_found_at_the_vault_root_or_given(tmp_path: Path) -> None
     rules = rules_for_vault(tmp_path)
     graph = read_vault(tmp_path, rules=[outline_relations, *rules])
     assert any(r.rule == "explicit.dataview" and r.type is PRE for r in graph.relations)
+    assert not any(r.rule == "explicit.dataview" for r in read_vault(tmp_path).relations)  # defaults: no such key
+    via_settings = read_vault(tmp_path, rules=vault_rules(tmp_path, None))
+    assert sorted(map(repr, via_settings.relations)) == sorted(map(repr, graph.relations))
+    (tmp_path / "kg-relations.toml").write_text('[keys]\n"grundlage" = "NOPE"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="grundlage"):
+        vault_rules(tmp_path)
 
 
 def test_default_rules_are_the_outline_rule_and_the_typed_rules() -> None:
