@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.concepts import ConceptIndex
 from ingest.relation_rules import (
@@ -598,3 +600,75 @@ def test_index_is_not_polluted_by_failed_cues() -> None:
     v = vault(Note="# Note\n\n它目前支持 500+ 大模型和 200+ 多模态大模型的训练。\n")
     assert not [r for r in v.relations if r.type is IMP]
     assert isinstance(v.index, ConceptIndex)
+
+
+# --- robustness -------------------------------------------------------------------------------------------
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "支持",
+        "基于",
+        "从",
+        "到",
+        "的变体",
+        "等变体",
+        "比",
+        "更稳定的",
+        "前置知识：",
+        "Prerequisites:",
+        "→",
+        " -> ",
+        "builds on ",
+        "based on ",
+        "supports ",
+        "implements ",
+        "from ",
+        " to ",
+        "variants of ",
+        "：",
+        "，",
+        "。",
+        "、",
+        "[[GRPO]]",
+        "[[PPO|近端]]",
+        "[[#Heading]]",
+        "[[RL/目录|RL MOC]]",
+        "[x](https://x.org)",
+        "GRPO",
+        "PPO",
+        "REINFORCE++",
+        "veRL",
+        "注意力机制",
+        "\n",
+        "\n- ",
+        "\n## ",
+        "\n1. ",
+        "\n> ",
+        " ",
+        "(",
+        "）",
+        "`code 支持 X`",
+        "prerequisite:: ",
+        "[depends on:: [[A]]]",
+        "- prerequisite [[B]]",
+        "两者都是",
+        "它还",
+        "we ",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FRAGMENTS, max_size=40), st.booleans())
+def test_rules_never_fail_and_every_relation_points_into_its_note(parts: list[str], roadmap: bool) -> None:
+    text = ("---\ntype: roadmap\n---\n" if roadmap else "") + "# Note\n" + "".join(parts) + "\n"
+    parsed = [parse_note("Note.md", text), parse_note("GRPO.md", "# GRPO\n")]
+    graph, _ = resolve_notes(parsed)
+    line_count = text.count("\n") + 1
+    for r in graph.relations:
+        assert r.source and r.target and r.source != r.target
+        assert r.note in graph.notes
+        assert r.line is None or 1 <= r.line <= line_count
+        assert 0.0 < r.confidence <= 1.0
+        assert r.rule in RULES_BY_NAME or r.rule.startswith("outline.")
