@@ -68,6 +68,11 @@ class RuleSpec:
     example: str
 
 
+# How every cue reads a line (ingest.relations): the subject is the clause's own name (`EasyR1 是…`,
+# `veRL supports…`), a pronoun (`两者` → the note's concepts, `we`/`本文` → the note's, `它`/`这个库` → the
+# section's), the sentence's `X 是 …` for a subject-less clause, else the section heading's concept in a
+# short line; a clause whose subject is anything else gives no relation. Lines longer than 150 chars
+# (running prose, e.g. a translated paper) only take links or concepts that have their own note.
 # fmt: off
 RULE_TABLE: tuple[RuleSpec, ...] = (
     # --- 1. explicit: the user typed the relation ----------------------------------------------
@@ -107,7 +112,8 @@ RULE_TABLE: tuple[RuleSpec, ...] = (
              "开源实现在 [[veRL]] 中  ·  nanoGPT is a minimal implementation of GPT"),
     RuleSpec("cue.based_on", Family.CUE, RelationType.VARIANT_OF, 0.7,
              "`S 基于 X`, `S is based on X`, `a fork of X`, `extends X` with ONE base: S is a variant of X "
-             "(based-on is stored as VARIANT_OF).",
+             "(based-on is stored as VARIANT_OF). Without a subject in the clause the line must define one: "
+             "`基于 X 的<框架/模型/库…>`.",
              "EasyR1 是基于火山引擎 veRL 框架开发的  ·  Vicuna is a fork of LLaMA"),
     RuleSpec("cue.built_with", Family.CUE, RelationType.RELATED_TO, 0.4,
              "`基于 A + B + C 的框架`: built from several components — related, not a variant of each.",
@@ -360,9 +366,9 @@ def rule_table_markdown() -> str:
     lines = ["| rule | family | relation | confidence | what | example |", "|---|---|---|---|---|---|"]
     for rule in RULE_TABLE:
         relation = rule.relation.value if rule.relation else "from the key"
+        description, example = (text.replace("|", "\\|") for text in (rule.description, rule.example))
         lines.append(
-            f"| `{rule.name}` | {rule.family.value} | {relation} | {rule.confidence:g} | "
-            f"{rule.description} | {rule.example} |"
+            f"| `{rule.name}` | {rule.family.value} | {relation} | {rule.confidence:g} | {description} | {example} |"
         )
     return "\n".join(lines)
 
