@@ -14,7 +14,7 @@ from kg.api import create_app, schema_sdl
 from kg.local_neo4j import find_free_port
 from kg.resources import schema_dir
 from kg.settings import Settings
-from kg.store.read import GraphReader, QueryTimeoutError, StoreError
+from kg.store.read import GraphReader, QueryTimeoutError, StatsRecord, StoreError
 
 integration = pytest.mark.integration
 anyio = pytest.mark.anyio
@@ -141,3 +141,29 @@ async def test_startup_warm_up_plans_the_closure(rl_vault: Driver) -> None:
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         body = await gql(c, '{ learningPath(to: "GRPO") { totals { steps } } }')
     assert body["data"]["learningPath"]["totals"]["steps"] == 7
+
+
+class _BrokenReader(GraphReader):
+    """A reader whose `stats` fails with an unexpected error carrying something secret."""
+
+    def stats(self, vault: str | None = None) -> StatsRecord:
+        raise RuntimeError("boom at bolt://neo4j:do-not-leak-this-pw@db:7687")
+
+
+@anyio
+async def test_unexpected_errors_are_masked() -> None:
+    import asyncio
+
+    from neo4j import GraphDatabase
+
+    from kg.api.context import Context
+    from kg.api.schema import schema
+
+    driver = GraphDatabase.driver(f"bolt://127.0.0.1:{find_free_port()}")
+    try:
+        result = await schema.execute("{ stats { notes } }", context_value=Context(reader=_BrokenReader(driver)))
+    finally:
+        await asyncio.to_thread(driver.close)
+    (error,) = result.errors or []
+    assert error.message == "Unexpected error."
+    assert "do-not-leak-this-pw" not in str(error.formatted)
