@@ -207,7 +207,8 @@ DEFAULT_KEYS: dict[str, KeyRelation] = {
     **dict.fromkeys(("next", "下一篇", "下一步", "后一篇"), _NEXT),
     **dict.fromkeys(("prev", "previous", "上一篇", "前一篇"), _PREV),
     **dict.fromkeys(
-        ("related", "related_to", "same", "see_also", "friend", "friends", "jump", "相关", "另见"), _RELATED
+        ("related", "related_to", "related_nodes", "related_notes", "related_concepts", "related_topics", "same",
+         "see_also", "friend", "friends", "jump", "相关", "另见"), _RELATED
     ),
 }  # fmt: skip
 
