@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,19 @@ def _is_toc_link(link: Link) -> bool:
     return (bool(last) and (is_outline_stem(last) or last.startswith("_"))) or alias.endswith("moc")
 
 
+_KNOWN_KEYS: weakref.WeakKeyDictionary[ConceptIndex, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _known_keys(index: ConceptIndex) -> set[str]:
+    """Every spelling key the index knows, computed once per index (membership is the hot path of
+    name matching; `ConceptIndex.spellings` builds a Counter per miss)."""
+    known = _KNOWN_KEYS.get(index)
+    if known is None:
+        known = {key for members in index.groups().values() for key in members}
+        _KNOWN_KEYS[index] = known
+    return known
+
+
 # --- the per-note reader --------------------------------------------------------------------------------
 
 
@@ -197,6 +211,7 @@ class _NoteReader:
         note = parsed.note
         self.own: list[str] = [k for k in note.about if k]
         self.relations: list[Relation] = []
+        self._known = _known_keys(index)
         self._seen: set[tuple[RelationType, str, str, str, int | None]] = set()
         self._views: dict[int, View] = {}
         scan = parsed.scan
@@ -305,7 +320,7 @@ class _NoteReader:
             if link.kind == "url" and link.alias:  # `[监督微调](https://…)`: an entity link, named by its text
                 key = self.resolve(link.alias) or self.index.resolve(link.alias)
                 if key is None and _name_like(link.alias):
-                    key = self.index.ensure(link.alias)
+                    key = self.ensure(link.alias)
             if not nav and key is None and link.kind != "url":
                 name = link.alias or link_target_name(link.target)
                 key = self.index.resolve(name) if name else None
@@ -338,13 +353,22 @@ class _NoteReader:
         """A spelling already known to the index, as written or without a note-kind suffix (strict:
         no name is dug out of a longer phrase, so `支持 GRPO 等` is not a name)."""
         name = name.strip()
-        if not name or is_boilerplate(name):
+        if not name:
             return None
+        known = self._known
         for attempt in (name, split_kind(name)[0]):
             key = concept_key(attempt)
-            if key and (self.index.spellings(key) or self.index.key_of(key) != key):
-                return self.index.key_of(key)
+            if key in known:
+                return None if is_boilerplate(name) else self.index.key_of(key)
         return None
+
+    def ensure(self, name: str) -> str:
+        """Resolve `name`, or add it to the index as a new concept (names a rule must keep)."""
+        key = self.index.ensure(name)
+        if key:
+            self._known.add(concept_key(name))
+            self._known.add(key)
+        return key
 
     def name_at(
         self, view: View, pos: int, *, filler: bool = True, new: bool = True, loose: bool = False
@@ -394,7 +418,7 @@ class _NoteReader:
             if ends:
                 token = text[pos : ends[0]]
                 if new and len(token) >= 2 and (_name_like(token) or (loose and RP.CAPITALISED_NAME.match(token))):
-                    key = self.index.ensure(token)
+                    key = self.ensure(token)
                     if key:
                         return Name(key, pos, self._after_paren(text, ends[0]))
             return None
@@ -479,7 +503,7 @@ class _NoteReader:
                 return best
             token = text[start:end]
             if _name_like(token) or (loose and RP.CAPITALISED_NAME.match(token)):
-                key = self.index.ensure(token)
+                key = self.ensure(token)
                 return Name(key, start, end) if key else None
             return None
         if _is_cjk(ch):
@@ -520,7 +544,7 @@ class _NoteReader:
                     elif key and self.index.is_note_key(key):
                         subject = key
                     elif _name_like(name) and not RP.ALL_CAPS_WORD.match(name):
-                        subject = key or self.index.ensure(name)  # `### veRL`, `#### EasyR1`: a catalogue entry
+                        subject = key or self.ensure(name)  # `### veRL`, `#### EasyR1`: a catalogue entry
         self._heading_subject[i] = subject
         return subject
 
@@ -632,7 +656,7 @@ def _plain_values(reader: _NoteReader, text: str) -> list[str]:
         part = strip_decorations(part.strip().strip("\"'"))
         if not part or len(part) > 48:
             continue
-        key = reader.resolve(part) or reader.index.ensure(split_kind(part)[0])
+        key = reader.resolve(part) or reader.ensure(split_kind(part)[0])
         if key:
             keys.append(key)
     return keys
@@ -691,8 +715,15 @@ def _dataview_and_typed_lists(reader: _NoteReader) -> None:
     masked = parsed.scan.masked
     if "::" not in masked and not parsed.scan.list_items:
         return
-    list_lines = {item.line for item in parsed.scan.list_items}
-    for line in range(1, parsed.line_count + 1):
+    list_lines = {item.line for item in parsed.scan.list_items if "[[" in item.text}
+    candidates = set(list_lines)
+    lines = parsed.scan.lines
+    at = masked.find("::")
+    while at != -1:  # only lines holding `::` can hold a Dataview field
+        line = lines.line_of(at)
+        candidates.add(line)
+        at = masked.find("::", lines.start_of(line + 1)) if line < lines.line_count else -1
+    for line in sorted(candidates):
         _, raw = reader.masked_line(line)
         if "::" in raw:
             whole = RP.DATAVIEW_LINE_FIELD.match(raw)
@@ -1181,7 +1212,7 @@ def _variants_headings(reader: _NoteReader) -> None:
         elif base_text:
             candidates = names_in(base_text)
             if candidates:
-                base = reader.resolve(candidates[0].name) or reader.index.ensure(candidates[0].name)
+                base = reader.resolve(candidates[0].name) or reader.ensure(candidates[0].name)
         if not base:
             continue
         items = [item for item in scan.list_items if item.heading_index == h]
@@ -1198,7 +1229,7 @@ def _variants_headings(reader: _NoteReader) -> None:
             if key is None:
                 candidates = names_in(plain_text(item.text))
                 if candidates:
-                    key = reader.resolve(candidates[0].name) or reader.index.ensure(candidates[0].name)
+                    key = reader.resolve(candidates[0].name) or reader.ensure(candidates[0].name)
             reader.emit("structure.variants_heading", RelationType.VARIANT_OF, key, base, item.line)
 
 
@@ -1228,7 +1259,7 @@ def _tool_tables(reader: _NoteReader) -> None:
             if name is not None:
                 concepts.append(name.key)
             elif RP.CAMEL_CASE_NAME.match(match.group(0)):  # `PagedAttention 高性能推理`: a technique's name
-                concepts.append(reader.index.ensure(match.group(0)))
+                concepts.append(reader.ensure(match.group(0)))
         for concept in dict.fromkeys(concepts):
             reader.emit("structure.tool_table", RelationType.IMPLEMENTS, tool, concept, row.line)
 
