@@ -30,9 +30,7 @@ LINE_LEAD = re.compile(
     r"^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX/\-]\][ \t]+)?"
     r"(?:[\u2190-\u21ff\u2b05-\u2b07\u27a1\U0001f000-\U0001faff\u2600-\u27bf\ufe0f*_#]+[ \t]*)*"
 )
-LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|(\d{1,9})[.)])[ \t]+")
-ORDERED_LIST_MARKER = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")
-# `label：` at the start of a line's content (after LINE_LEAD); not a Dataview `::`.
+ORDERED_  # `label：` at the start of a line's content (after LINE_LEAD); not a Dataview `::`.
 LINE_LABEL = re.compile(
     r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])[ \t]*(?:\*\*)?[ \t]*"
 )
@@ -45,7 +43,6 @@ BARE_URL = re.compile(r"https?://[^\s<>\"'，。；）)\]]+|www\.[^\s<>\"'，。
 # --- names in a line view ---------------------------------------------------------------------------
 # A Latin-script name token: GRPO, veRL, Qwen2.5-VL, REINFORCE++, Dr.GRPO, Llama.cpp.
 LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\-.+][A-Za-z0-9]+)*\+*")  # `A/B` is two names
-LATIN_TOKEN_END = re.compile(r"[A-Za-z0-9+]$")
 # A CamelCase token names something (RadixAttention, DeepSpeed, vLLM) even when nobody linked it yet.
 CAMEL_CASE_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z][A-Za-z0-9+\-.]*[a-z][A-Z][A-Za-z0-9+\-.]*$")
 # A capitalised word that may name a new concept where the layout says it is a name (heading arrows).

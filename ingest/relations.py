@@ -776,11 +776,6 @@ def _label(reader: _NoteReader, view: View) -> None:
         reader.emit_key("cue.label", relation, values, [subject], view.line)
 
 
-def _objects_then(reader: _NoteReader, view: View, pos: int) -> tuple[list[Name], int]:
-    names, end = reader.name_list_at(view, pos)
-    return names, end
-
-
 def _followed_by_de(text: str, end: int) -> bool:
     rest = text[end:].lstrip(" \t")
     return rest.startswith("的")
