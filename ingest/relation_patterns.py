@@ -30,7 +30,8 @@ LINE_LEAD = re.compile(
     r"^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:\[[ xX/\-]\][ \t]+)?"
     r"(?:[\u2190-\u21ff\u2b05-\u2b07\u27a1\U0001f000-\U0001faff\u2600-\u27bf\ufe0f*_#]+[ \t]*)*"
 )
-ORDERED_  # `label：` at the start of a line's content (after LINE_LEAD); not a Dataview `::`.
+ORDERED_LIST_MARKER = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")
+# `label：` at the start of a line's content (after LINE_LEAD); not a Dataview `::`.
 LINE_LABEL = re.compile(
     r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)[ \t]*(?:\*\*)?[ \t]*[:：](?![:：])[ \t]*(?:\*\*)?[ \t]*"
 )
