@@ -10,9 +10,15 @@ exact-duplicate removal, prerequisite cycles reported as problems).
 How a cue phrase is read: each line becomes a *view* (code blanked, links replaced by their display
 text, each link's concept kept by span). A cue (`支持`, `based on`, `从 … 到 …`) is found in the view;
 its objects are the names right after it — a link, else the longest known concept name, else a
-Latin abbreviation (`GRPO`, `REINFORCE++`) — optionally a list of them (`A、B 和 C`); its subject is
-the clause's own subject when it is a name (`EasyR1 是基于 veRL …`), else the section's concept
-(the heading above, `### TRL` … `支持GRPO`), else the note's concept.
+Latin name that is clearly one (`GRPO`, `REINFORCE++`, `RadixAttention`) — optionally a list of them
+(`A、B 和 C`, `如 A、B`); its subject is the clause's own subject when it is a name (`EasyR1 是基于
+veRL …`), a pronoun (`两者`, `we`, `这个库`), the sentence's `X 是 …`, else — in a short line — the
+section's concept (the heading above, `### TRL` … `支持GRPO`) or the note's. A clause whose subject
+is something else gives nothing. In long lines of running prose (translated papers) only links
+and concepts with their own note count, so `实现了SOTA` or `基于GLUE的结果` assert nothing.
+
+Only lines holding a cue word are read closely, and each line is worked on a bounded number of
+times, so the rules stay linear on hostile input (10,000-deep lists, million-character lines).
 """
 
 from __future__ import annotations
