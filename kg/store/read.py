@@ -325,10 +325,18 @@ def _probe(text: str) -> dict[str, Any]:
 class GraphReader:
     """Read-only access to kg's graph. Thread-safe; each call opens its own session."""
 
-    def __init__(self, driver: Driver, database: str | None = None, *, timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        driver: Driver,
+        database: str | None = None,
+        *,
+        timeout_s: float | None = None,
+        closure_levels: int = q.CLOSURE_LEVELS,
+    ) -> None:
         self.driver = driver
         self.database = database
         self.timeout_s = timeout_s
+        self.closure_levels = closure_levels
         self._count = 0
         self._lock = threading.Lock()
 
@@ -374,7 +382,7 @@ class GraphReader:
     def warm_up(self) -> None:
         """Have Neo4j plan the big read statements now (with the parameter types real calls use), so
         the first user query does not pay for it: a cold plan of the closure can take seconds."""
-        self._read(q.LEARNING_PATH_CLOSURE, start=[NO_UID], min=0.0, exclude=[NO_UID])
+        self._read(q.LEARNING_PATH_CLOSURE, start=[NO_UID], min=0.0, exclude=[NO_UID], max_levels=self.closure_levels)
         self._read(q.RESOLVE_EXACT, probes=[_probe(NO_UID + "?")], vault=None)
         self._read(q.CONCEPT_RELATIONS, uids=[NO_UID])
 
@@ -419,6 +427,7 @@ class GraphReader:
                 q.LEARNING_PATH_CLOSURE,
                 start=frontier,
                 min=float(min_confidence),
+                max_levels=self.closure_levels,
                 # never an empty list: its parameter type differs and would make Neo4j plan again
                 exclude=sorted(out.concepts) or [NO_UID],
             )
@@ -436,7 +445,7 @@ class GraphReader:
                     out.requires.append((concept.uid, e["required"], edge))
             # requirements of the last level not seen yet: the closure is deeper than one round trip
             frontier = sorted({req for _, req, _ in out.requires} - out.concepts.keys())
-            offset += q.CLOSURE_LEVELS + 1
+            offset += self.closure_levels + 1
         out.requires.sort(key=lambda t: (t[0], t[1], t[2].type, t[2].assertion.note, t[2].assertion.line or 0))
         return out
 

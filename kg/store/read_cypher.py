@@ -20,48 +20,43 @@ PING = "RETURN 1 AS ok"
 
 # --- learning path ---------------------------------------------------------------------------------
 
-# How many breadth-first levels one closure round trip walks. Deeper closures continue in another
-# round trip from the last level (the sample vault's deepest path is 8 levels; a real 828-note vault's
-# is 13). More levels make a longer statement that takes longer to plan the first time.
-CLOSURE_LEVELS = 8
+# The most breadth-first levels one closure round trip walks (`$max_levels`). The walk stops by
+# itself when a level adds nothing new, so in practice one round trip always suffices; deeper
+# closures would continue in another round trip from the last level.
+CLOSURE_LEVELS = 1000
 
-
-def _closure_query(levels: int) -> str:
-    """Breadth-first closure over requires-edges, unrolled `levels` times in one statement.
-
-    Why not a quantified path pattern: `ANY SHORTEST (t)((a)-[r]-(b) WHERE <direction depends on
-    type(r)>)*(x)` cannot inline the direction test on Neo4j 5.26, so it enumerates paths and
-    does not finish on a dense graph with parallel edges (measured: >120 s on 100 nodes). Each
-    level here is one expansion of the frontier, de-duplicated against everything seen, so the
-    work is linear in the edges of the closure (measured: ~85 ms for a 542-node closure in a
-    3000-node graph with 36k parallel edges). Every row is one concept of the closure with its
-    outgoing requires-edges (all of them end inside the closure) and the notes about it.
-    """
-    parts = [
-        "MATCH (t:Concept) WHERE t.uid IN $start",
-        "WITH collect(t) AS f0",
-        "WITH f0, f0 AS seen0",
-    ]
-    for k in range(1, levels + 1):
-        carried = ", ".join(f"f{i}" for i in range(k))
-        parts.append(
-            f"""CALL (f{k - 1}, seen{k - 1}) {{
-  UNWIND f{k - 1} AS x
-  CALL (x) {{
-    MATCH (x)<-[r:{REQUIRES_IN}]-(y:Concept) WHERE r.confidence >= $min RETURN y
-    UNION
-    MATCH (x)-[r:{REQUIRES_OUT}]->(y:Concept) WHERE r.confidence >= $min RETURN y
-  }}
-  WITH DISTINCT y WHERE NOT y IN seen{k - 1} AND NOT y.uid IN $exclude
-  RETURN collect(y) AS f{k}
-}}
-WITH {carried}, f{k}, seen{k - 1} + f{k} AS seen{k}"""
-        )
-    all_levels = ", ".join(f"f{i}" for i in range(levels + 1))
-    parts.append(
-        f"""WITH [{all_levels}] AS levels
-UNWIND range(0, size(levels) - 1) AS depth
-UNWIND levels[depth] AS x
+# Breadth-first closure over requires-edges in one statement: a `reduce` over levels, each level
+# one COLLECT subquery that expands the whole frontier at once and keeps the concepts not seen yet
+# (DISTINCT, so parallel assertions cost nothing extra). The direction test is
+# `(startNode(r) = y) = (type(r) = 'PREREQUISITE_OF')`: the required concept y is the start of a
+# PREREQUISITE_OF and the end of a VARIANT_OF/IMPLEMENTS.
+#
+# Why not a quantified path pattern: `ANY SHORTEST (t)((a)-[r]-(b) WHERE <direction depends on
+# type(r)>)*(x)` cannot inline that direction test on Neo4j 5.26, so it enumerates paths and does
+# not finish on a dense graph with parallel edges (measured: >120 s on 100 nodes). Why not the
+# same walk unrolled into one CALL per level: the statement gets long and a cold Neo4j takes 5-10 s
+# to plan it (longer than a request's timeout); this one plans in ~2.5 s cold, ~0.7 s warm.
+# Measured on a 3000-concept graph with 36k parallel relationships: a 992-concept closure in
+# ~0.8 s, a 128-concept one in ~0.13 s, 10 concepts in ~30 ms (bench/learning_path.py).
+#
+# Every row is one concept of the closure with its outgoing requires-edges (all of them end inside
+# the closure) and the notes about it.
+LEARNING_PATH_CLOSURE = f"""
+MATCH (t:Concept) WHERE t.uid IN $start
+WITH collect(t) AS start
+WITH reduce(s = {{seen: start, frontier: start, depths: [x IN start | 0]}}, level IN range(1, $max_levels) |
+  CASE WHEN size(s.frontier) = 0 THEN s ELSE
+  reduce(n = s, next IN [COLLECT {{
+      WITH s
+      UNWIND s.frontier AS x
+      MATCH (x)-[r:{REQUIRES_IN}|{REQUIRES_OUT}]-(y:Concept)
+      WHERE r.confidence >= $min AND (startNode(r) = y) = (type(r) = '{REQUIRES_IN}')
+        AND NOT y IN s.seen AND NOT y.uid IN $exclude
+      RETURN DISTINCT y
+    }}] |
+    {{seen: n.seen + next, frontier: next, depths: n.depths + [y IN next | level]}}) END) AS s
+UNWIND range(0, size(s.seen) - 1) AS i
+WITH s.seen[i] AS x, s.depths[i] AS depth
 CALL (x) {{
   MATCH (y:Concept)-[r:{REQUIRES_IN}]->(x) WHERE r.confidence >= $min
   RETURN collect(r {{type: type(r), required: y.uid, source: y.uid, target: x.uid,
@@ -76,12 +71,8 @@ CALL (x) {{
   MATCH (n:Note)-[:ABOUT]->(x)
   RETURN collect(n {NOTE_FIELDS}) AS notes
 }}
-RETURN x {CONCEPT_FIELDS} AS concept, depth, incoming + outgoing AS requires, notes"""
-    )
-    return "\n".join(parts)
-
-
-LEARNING_PATH_CLOSURE = _closure_query(CLOSURE_LEVELS)
+RETURN x {CONCEPT_FIELDS} AS concept, depth, incoming + outgoing AS requires, notes
+"""
 
 # --- resolving names -------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from kg.api.errors import BadArgumentError
 from kg.api.learning import compute_learning_path
 from kg.model import Concept, Graph
 from kg.store.read import ConceptRecord, GraphReader, match_spelling, spelling_key
-from kg.store.read_cypher import CLOSURE_LEVELS
 from kg.store.sync import VaultSync
 
 pytestmark = pytest.mark.integration
@@ -30,14 +29,20 @@ def chain_graph(length: int) -> Graph:
 
 
 def test_closure_deeper_than_one_round_trip(neo4j_driver: Driver, clean_db: None) -> None:
-    length = 2 * CLOSURE_LEVELS + 5
+    levels = 8
+    length = 2 * levels + 5
     VaultSync(neo4j_driver).sync("chain", "/chain", chain_graph(length))
-    reader = GraphReader(neo4j_driver)
-    closure = reader.closure([f"chain\u241fc{length:03d}"])
-    assert len(closure.concepts) == length + 1
-    assert closure.depth["chain\u241fc000"] == length
-    assert len(closure.requires) == 2 * length  # both parallel assertions of every edge
-    assert reader.queries == 3  # one round trip per CLOSURE_LEVELS + 1 levels
+    one_trip = GraphReader(neo4j_driver)
+    closure = one_trip.closure([f"chain\u241fc{length:03d}"])
+    assert one_trip.queries == 1  # the walk stops by itself when a level adds nothing
+    reader = GraphReader(neo4j_driver, closure_levels=levels)
+    capped = reader.closure([f"chain\u241fc{length:03d}"])
+    assert reader.queries == 3  # levels 0-8, 9-17, 18-21 when a round trip walks at most 8 levels
+    for c in (closure, capped):
+        assert len(c.concepts) == length + 1
+        assert c.depth["chain\u241fc000"] == length
+        assert len(c.requires) == 2 * length  # both parallel assertions of every edge
+    assert capped.depth == closure.depth
 
     answer = compute_learning_path(GraphReader(neo4j_driver), [f"Chain {length:03d}"], [], 0.0, None, None)
     assert [s.concept.record.key for s in answer.steps] == [f"c{i:03d}" for i in range(length + 1)]
