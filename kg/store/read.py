@@ -511,13 +511,14 @@ class GraphReader:
         query = fulltext_query(text)
         if not query:
             return []
+        fetch = limit if vault is None else limit * 10  # the index spans vaults: look further, then filter
         return [
             SearchHit(
                 score=float(r["score"]),
                 concept=ConceptRecord.of(r["concept"]) if r["concept"] else None,
                 note=NoteRecord.of(r["note"]) if r["note"] else None,
             )
-            for r in self._read(q.SEARCH, query=query, limit=limit, vault=vault)
+            for r in self._read(q.SEARCH, query=query, limit=limit, fetch=fetch, vault=vault)
         ]
 
     def list_concepts(

@@ -184,7 +184,7 @@ ORDER BY uid, url
 """
 
 SEARCH = f"""
-CALL db.index.fulltext.queryNodes('kg_fulltext', $query, {{limit: $limit}}) YIELD node, score
+CALL db.index.fulltext.queryNodes('kg_fulltext', $query, {{limit: $fetch}}) YIELD node, score
 WHERE $vault IS NULL OR node.vault = $vault
 RETURN score,
        CASE WHEN node:Concept THEN node {CONCEPT_FIELDS} END AS concept,
