@@ -9,6 +9,7 @@ transaction — what an ORM-first first version of the store would do.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from neo4j import Driver
 
@@ -37,7 +38,7 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
     concept_rows = _concept_rows(vault, graph, used)
     counts: dict[str, int] = defaultdict(int)
 
-    concepts: dict[str, ConceptNode] = {}
+    concepts: dict[str, Any] = {}  # neomodel's relationship managers are untyped
     for uid, row in concept_rows.items():
         concepts[uid] = ConceptNode(
             uid=uid,
@@ -51,7 +52,7 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
             digest=row["digest"],
         ).save()
         counts["concepts"] += 1
-    notes: dict[str, NoteNode] = {}
+    notes: dict[str, Any] = {}
     for nr in by_path.values():
         row = nr.note
         notes[row["uid"]] = NoteNode(
@@ -70,10 +71,10 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
             minutes=row["minutes"],
         ).save()
         counts["notes"] += 1
-    tags: dict[str, TagNode] = {}
-    resources: dict[str, ResourceNode] = {}
+    tags: dict[str, Any] = {}
+    resources: dict[str, Any] = {}
     for nr in by_path.values():
-        note = notes[nr.note["uid"]]
+        note: Any = notes[nr.note["uid"]]
         for r in nr.about:
             note.about.connect(concepts[r["concept"]])
             counts["edges"] += 1
@@ -81,7 +82,7 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
             note.mentions.connect(concepts[r["concept"]], {"count": r["count"], "line": r["line"], "lines": r["lines"]})
             counts["edges"] += 1
         for r in nr.tagged:
-            tag = tags.get(r["tag"])
+            tag: Any = tags.get(r["tag"])
             if tag is None:
                 tag = tags[r["tag"]] = TagNode(uid=r["tag"], vault=vault, name=r["name"]).save()
                 counts["tags"] += 1
@@ -91,7 +92,7 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
             note.links_to.connect(notes[r["target"]])
             counts["edges"] += 1
         for r in nr.cites:
-            res = resources.get(r["resource"])
+            res: Any = resources.get(r["resource"])
             if res is None:
                 res = resources[r["resource"]] = ResourceNode(
                     uid=r["resource"], vault=vault, url=r["url"], name=r["domain"]
@@ -104,7 +105,7 @@ def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
             if attr is None:
                 continue
             for r in rows:
-                source = concepts[r["source"]]
+                source: Any = concepts[r["source"]]
                 getattr(source, attr).connect(
                     concepts[r["target"]],
                     {

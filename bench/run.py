@@ -131,7 +131,7 @@ def worker_ingest(vault: str, uri: str, password: str) -> dict[str, Any]:
 
 
 def worker_obsidiantools(vault: str) -> dict[str, Any]:
-    import obsidiantools.api as otools
+    import obsidiantools.api as otools  # type: ignore[import-untyped]
 
     started = time.perf_counter()
     v = otools.Vault(Path(vault)).connect().gather()
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     def vault(notes: int, utf8_only: bool = False) -> Path:
-        path = args.workdir / f"v{notes}-s{args.seed}{'-utf8' if utf8_only else ''}"
+        path: Path = args.workdir / f"v{notes}-s{args.seed}{'-utf8' if utf8_only else ''}"
         started = time.perf_counter()
         generate(notes, path, args.seed, legacy_encodings=not utf8_only)
         log(f"vault {path} ready ({time.perf_counter() - started:.1f}s)")

@@ -194,7 +194,7 @@ def test_neo4j_stopped_during_ingest(server: Server, driver: Driver, tmp_path: P
 
 
 def test_api_while_neo4j_is_down(server: Server, driver: Driver) -> None:
-    settings = Settings(NEO4J_URI=server.uri, NEO4J_PASSWORD=PASSWORD, query_timeout_s=5.0)
+    settings = Settings.model_validate({"NEO4J_URI": server.uri, "NEO4J_PASSWORD": PASSWORD, "KG_QUERY_TIMEOUT": 5.0})
     app = create_app(settings, driver=driver)
     with driver.session() as session:
         session.run("MERGE (:Vault {name: 'api-outage'})").consume()
