@@ -23,6 +23,10 @@ from frontmatter.default_handlers import BaseHandler, JSONHandler, TOMLHandler, 
 
 from ingest import patterns as P
 
+# YAML anchors/aliases share one object among many places, so a few lines ("billion laughs") can
+# stand for billions of values. Past this many values (counted as if expanded) a key is dropped.
+MAX_EXPANDED_VALUES = 100_000
+
 _YAML = YAMLHandler()
 _TOML = TOMLHandler()
 _JSON = JSONHandler()
@@ -70,6 +74,49 @@ def _json_safe(value: Any) -> object:
     if isinstance(value, list | tuple | set):
         return [_json_safe(v) for v in value]
     return str(value)
+
+
+def _expanded_size(value: object, sizes: dict[int, int], limit: int) -> int:
+    """How many values `value` holds once every alias is expanded, counting each shared object once
+    per use but walking it only once (memo by identity), so an alias bomb costs its size in the
+    source, not its expansion. Stops at `limit`; a recursive structure (`&a [*a]`) counts as `limit`."""
+    if not isinstance(value, dict | list | tuple | set):
+        return 1
+    known = sizes.get(id(value))
+    if known is not None:
+        return known
+    sizes[id(value)] = limit  # in progress: a cycle back here is "infinitely" large
+    total = 1
+    children = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for _, child in children:
+        total += _expanded_size(child, sizes, limit)
+        if total >= limit:
+            total = limit
+            break
+    sizes[id(value)] = total
+    return total
+
+
+def _bounded_values(loaded: dict[Any, Any], result: FrontMatter) -> dict[Any, Any]:
+    """`loaded` without the keys whose values, aliases expanded, would exceed MAX_EXPANDED_VALUES in
+    all (each dropped key reported): converting or walking those would hang and exhaust memory."""
+    sizes: dict[int, int] = {}
+    budget = MAX_EXPANDED_VALUES
+    kept: dict[Any, Any] = {}
+    for key, value in loaded.items():
+        size = _expanded_size(value, sizes, MAX_EXPANDED_VALUES + 1)
+        if size > budget:
+            result.problems.append(
+                FrontMatterProblem(
+                    f"front matter key {str(key)!r}: YAML aliases expand to more than {MAX_EXPANDED_VALUES} values "
+                    "(an alias bomb, or a structure that contains itself); key dropped",
+                    result.key_lines.get(str(key), result.first_line),
+                )
+            )
+            continue
+        budget -= size
+        kept[key] = value
+    return kept
 
 
 def _unwrap_unquoted_links(key: str, value: object, result: FrontMatter) -> object:
@@ -149,6 +196,8 @@ def split_front_matter(text: str) -> FrontMatter:
             FrontMatterProblem(f"{fmt.upper()} front matter is a {type(loaded).__name__}, not a mapping; ignored", 1)
         )
         return result
+    if "*" in raw:  # aliases: only they can make the loaded values larger than the text
+        loaded = _bounded_values(loaded, result)
     data: dict[str, object] = {}
     for key, value in loaded.items():
         name = str(key)

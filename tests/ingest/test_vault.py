@@ -289,3 +289,19 @@ def test_prose_mentions_find_names_with_capitals_and_lower_case_heads(tmp_path: 
     graph = read_vault(tmp_path, rules=RULES)
     prose = {(m.concept, m.line, m.text) for m in graph.notes["deploy.md"].mentions if m.source == "text"}
     assert prose == {("vllm", 4, "vLLM"), ("grpo", 4, "GRPO")}  # not the URL or path on line 2
+
+
+def test_yaml_aliases_are_kept_until_they_would_explode() -> None:
+    bomb = "\n".join(
+        ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+        + [f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+        + ["tags: *i", "self: &s [1, *s]", "shared: &x {k: v}", "again: *x"]
+    )
+    parsed = parse_note("bomb.md", f"---\ntitle: Bomb\n{bomb}\n---\n# Bomb\n\n[[Link]]\n")
+    data = parsed.note.front_matter
+    # Small aliased values are expanded as YAML means them; 9**5 strings still fit the budget.
+    assert data["again"] == {"k": "v"} and data["b"] == [data["a"]] * 9
+    assert "tags" not in data and "i" not in data and "self" not in data
+    dropped = {p.message.split("'")[1]: p.line for p in parsed.problems if "alias" in p.message}
+    assert dropped == {"f": 8, "g": 9, "h": 10, "i": 11, "tags": 12, "self": 13}
+    assert parsed.note.title == "Bomb" and [link.target for link in parsed.note.links] == ["Link"]
