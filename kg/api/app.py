@@ -15,7 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 from kg.api.context import Context
 from kg.api.schema import schema
 from kg.settings import Settings
-from kg.store.read import GraphReader, StoreError
+from kg.store.read import NO_UID, GraphReader, GraphSnapshot, StoreError
 
 READINESS_TIMEOUT_S = 5.0
 log = logging.getLogger(__name__)
@@ -31,10 +31,16 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
     database = settings.neo4j_database
     timeout_s = settings.query_timeout_s
 
+    # Spellings and answers derived from the whole graph, shared by every request of this app and
+    # dropped whenever the graph's version changes (any ingest that wrote something).
+    snapshot = GraphSnapshot()
+
     async def warm_up() -> None:
         # Plans the big statements in the background; an unreachable Neo4j is /readyz's business.
         try:
-            await asyncio.to_thread(GraphReader(the_driver, database).warm_up)
+            reader = GraphReader(the_driver, database, snapshot=snapshot)
+            await asyncio.to_thread(reader.warm_up)
+            await asyncio.to_thread(reader.resolve, [NO_UID + "?"])  # builds the spelling index
         except StoreError as exc:
             log.info("kg api: warm-up skipped: %s", exc)
 
@@ -50,7 +56,7 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
 
     async def context_getter() -> Context:
         # A reader per request: its own query counter and its own DataLoaders.
-        return Context(reader=GraphReader(the_driver, database, timeout_s=timeout_s))
+        return Context(reader=GraphReader(the_driver, database, timeout_s=timeout_s, snapshot=snapshot))
 
     graphql = GraphQLRouter[Context, None](
         schema,

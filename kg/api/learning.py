@@ -59,10 +59,34 @@ def compute_learning_path(
     max_steps: int | None,
     vault: str | None,
 ) -> LearningPath:
-    """Blocking: call it in a worker thread (see `Context.read`)."""
+    """Blocking: call it in a worker thread (see `Context.read`).
+
+    A reader with a snapshot keeps each answer for the graph's version: asked again before the next
+    ingest changes the graph, the same question costs one statement (the version)."""
     targets_text = _check_arguments(to, known, min_confidence, max_steps)
     known_text = [k.strip() for k in known if k.strip()]
-    resolved = reader.resolve([*targets_text, *known_text], vault)
+    if reader.snapshot is None:
+        return _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, None)
+    version = reader.version()
+    key = ("learningPath", tuple(targets_text), tuple(known_text), float(min_confidence), max_steps, vault)
+    kept = reader.snapshot.memo_get(version, key)
+    if isinstance(kept, LearningPath):
+        return kept
+    answer = _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, version)
+    reader.snapshot.memo_put(version, key, answer)
+    return answer
+
+
+def _compute(
+    reader: GraphReader,
+    targets_text: list[str],
+    known_text: list[str],
+    min_confidence: float,
+    max_steps: int | None,
+    vault: str | None,
+    version: str | None,
+) -> LearningPath:
+    resolved = reader.resolve([*targets_text, *known_text], vault, version=version)
 
     targets: list[ConceptRecord] = []
     for text in targets_text:
@@ -111,8 +135,13 @@ def compute_learning_path(
     for dep, req, edge in closure.requires:
         edges[(dep, req)][(edge.type, edge.source, edge.target)].append(edge.assertion)
 
-    def concept(uid: str) -> Concept:
-        return Concept(record=concepts[uid])
+    made: dict[str, Concept] = {}
+
+    def concept(uid: str) -> Concept:  # one object per concept, however often the answer names it
+        c = made.get(uid)
+        if c is None:
+            c = made[uid] = Concept.of(concepts[uid])
+        return c
 
     def reasons_for(step_uid: str, required_by: tuple[str, ...], implied_for: tuple[str, ...]) -> list[Reason]:
         out: list[Reason] = []
@@ -155,7 +184,7 @@ def compute_learning_path(
                 in_cycle=s.cycle is not None,
                 requires=[concept(r) for r in s.requires],
                 reasons=reasons_for(s.id, s.required_by, s.implied_for),
-                notes=[Note(record=n) for n in notes],
+                notes=[Note.of(n) for n in notes],
                 minutes=sum(n.minutes for n in notes),
             )
         )
@@ -164,7 +193,7 @@ def compute_learning_path(
     if plan.cycles:
         warnings.append(f"{len(plan.cycles)} cycle(s) among the prerequisites; their members are ordered by tie-break")
     return LearningPath(
-        targets=[Concept(record=t) for t in targets],
+        targets=[Concept.of(t) for t in targets],
         steps=steps,
         totals=PathTotals(
             steps=len(steps),

@@ -57,7 +57,7 @@ class CypherQueryCount(SchemaExtension):
 
 async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:
     res = await ctx.read(resolve_one, ctx.reader, name, vault)
-    return Concept(record=res.concepts[0]) if res.concepts else None
+    return Concept.of(res.concepts[0]) if res.concepts else None
 
 
 @strawberry.type
@@ -90,8 +90,8 @@ class Query:
         return [
             SearchHit(
                 score=h.score,
-                concept=Concept(record=h.concept) if h.concept else None,
-                note=Note(record=h.note) if h.note else None,
+                concept=Concept.of(h.concept) if h.concept else None,
+                note=Note.of(h.note) if h.note else None,
             )
             for h in hits
         ]
@@ -113,7 +113,7 @@ class Query:
             raise BadArgumentError("after", "not a cursor returned by this API")
         reader = info.context.reader
         page = await info.context.read(reader.list_concepts, first=first, after=cursor, tag=tag, kind=kind, vault=vault)
-        edges = [ConceptEdge(cursor=encode_cursor(c), node=Concept(record=c)) for c in page.items]
+        edges = [ConceptEdge(cursor=encode_cursor(c), node=Concept.of(c)) for c in page.items]
         return ConceptConnection(
             total_count=page.total,
             edges=edges,
@@ -125,7 +125,7 @@ class Query:
         notes = await info.context.read(info.context.reader.note_by_path, path, vault)
         if len(notes) > 1:
             raise BadArgumentError("vault", f'{path!r} exists in several vaults; choose one with vault: "…"')
-        return Note(record=notes[0]) if notes else None
+        return Note.of(notes[0]) if notes else None
 
     @described(
         "The shortest chain of typed relations between two concepts (either direction); null if none.",
@@ -155,13 +155,13 @@ class Query:
         links = [
             ChainLink(
                 relation=Relation(e.type),
-                from_=Concept(record=by_uid[e.source]),
-                to=Concept(record=by_uid[e.target]),
+                from_=Concept.of(by_uid[e.source]),
+                to=Concept.of(by_uid[e.target]),
                 evidence=Evidence.of(e.assertion),
             )
             for e in found.edges
         ]
-        return Chain(length=len(links), concepts=[Concept(record=c) for c in found.concepts], links=links)
+        return Chain(length=len(links), concepts=[Concept.of(c) for c in found.concepts], links=links)
 
     @described("Counts of vaults, notes, concepts, tags, resources and relations by type.")
     async def stats(self, info: ContextInfo, vault: str | None = None) -> Stats:

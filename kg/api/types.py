@@ -85,7 +85,7 @@ def merge_related(records: list[RelatedRecord], type_: str, direction: str | Non
             ConceptRelation(
                 relation=Relation(type_),
                 direction=Direction(dir_),
-                concept=Concept(record=rs[0].other),
+                concept=Concept.of(rs[0].other),
                 confidence=max(a.confidence for a in assertions),
                 evidence=evidence_list(assertions),
             )
@@ -96,35 +96,29 @@ def merge_related(records: list[RelatedRecord], type_: str, direction: str | Non
 
 @strawberry.type(description="An idea (GRPO, KV Cache, vLLM). Notes are about concepts.")
 class Concept:
+    # Scalar fields are plain attributes, not resolvers: a learning path answer holds thousands of
+    # them, and graphql-core reads an attribute far faster than it calls a strawberry resolver.
     record: strawberry.Private[ConceptRecord]
+    id: strawberry.ID = strawberry.field(description="Vault-scoped identity.")
+    vault: str
+    key: str = strawberry.field(description="Normalised key: case-, width- and separator-insensitive.")
+    name: str
+    aliases: list[str]
+    kind: str | None
+    description: str | None
 
-    @described("Vault-scoped identity.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.record.uid)
-
-    @strawberry.field
-    def vault(self) -> str:
-        return self.record.vault
-
-    @described("Normalised key: case-, width- and separator-insensitive.")
-    def key(self) -> str:
-        return self.record.key
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.record.name
-
-    @strawberry.field
-    def aliases(self) -> list[str]:
-        return list(self.record.aliases)
-
-    @strawberry.field
-    def kind(self) -> str | None:
-        return self.record.kind
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.record.description
+    @classmethod
+    def of(cls, record: ConceptRecord) -> Concept:
+        return cls(
+            record=record,
+            id=strawberry.ID(record.uid),
+            vault=record.vault,
+            key=record.key,
+            name=record.name,
+            aliases=list(record.aliases),
+            kind=record.kind,
+            description=record.description,
+        )
 
     @described("Tags of the notes about this concept.")
     async def tags(self, info: ContextInfo) -> list[str]:
@@ -132,12 +126,12 @@ class Concept:
 
     @described("Notes about this concept (overviews first).")
     async def notes(self, info: ContextInfo) -> list[Note]:
-        return [Note(record=n) for n in await info.context.loaders.notes_about.load(self.record.uid)]
+        return [Note.of(n) for n in await info.context.loaders.notes_about.load(self.record.uid)]
 
     @described("Notes that mention this concept, most mentions first.")
     async def mentioned_in(self, info: ContextInfo, first: int = 20) -> list[Mention]:
         found = await info.context.loaders.mentions.load(self.record.uid)
-        return [Mention(note=Note(record=m.note), count=m.count, line=m.line) for m in found[: max(0, first)]]
+        return [Mention(note=Note.of(m.note), count=m.count, line=m.line) for m in found[: max(0, first)]]
 
     async def _related(self, info: ContextInfo, type_: str, direction: str | None) -> list[ConceptRelation]:
         return merge_related(await info.context.loaders.relations.load(self.record.uid), type_, direction)
@@ -190,60 +184,48 @@ class Concept:
 @strawberry.type(description="A markdown file of the vault.")
 class Note:
     record: strawberry.Private[NoteRecord]
+    id: strawberry.ID
+    vault: str
+    path: str = strawberry.field(description="Vault-relative POSIX path.")
+    title: str
+    kind: str | None = strawberry.field(
+        description="Note kind from its title suffix or front matter: overview, implementation, …"
+    )
+    description: str | None
+    tags: list[str]
+    minutes: int = strawberry.field(description="Estimated reading time: ~300 CJK characters or ~200 words a minute.")
+    cjk_chars: int
+    words: int
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.record.uid)
-
-    @strawberry.field
-    def vault(self) -> str:
-        return self.record.vault
-
-    @described("Vault-relative POSIX path.")
-    def path(self) -> str:
-        return self.record.path
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.record.title
-
-    @described("Note kind from its title suffix or front matter: overview, implementation, …")
-    def kind(self) -> str | None:
-        return self.record.kind
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.record.description
-
-    @strawberry.field
-    def tags(self) -> list[str]:
-        return list(self.record.tags)
-
-    @described("Estimated reading time: ~300 CJK characters or ~200 words a minute.")
-    def minutes(self) -> int:
-        return self.record.minutes
-
-    @strawberry.field
-    def cjk_chars(self) -> int:
-        return self.record.cjk_chars
-
-    @strawberry.field
-    def words(self) -> int:
-        return self.record.words
+    @classmethod
+    def of(cls, record: NoteRecord) -> Note:
+        return cls(
+            record=record,
+            id=strawberry.ID(record.uid),
+            vault=record.vault,
+            path=record.path,
+            title=record.title,
+            kind=record.kind,
+            description=record.description,
+            tags=list(record.tags),
+            minutes=record.minutes,
+            cjk_chars=record.cjk_chars,
+            words=record.words,
+        )
 
     @described("Concepts this note is about.")
     async def about(self, info: ContextInfo) -> list[Concept]:
-        return [Concept(record=c) for c in await info.context.loaders.note_concepts.load(self.record.uid)]
+        return [Concept.of(c) for c in await info.context.loaders.note_concepts.load(self.record.uid)]
 
     @described("Notes this note links to.")
     async def links_to(self, info: ContextInfo) -> list[Note]:
         links = await info.context.loaders.note_links.load(self.record.uid)
-        return [Note(record=n) for d, n in links if d == "OUT"]
+        return [Note.of(n) for d, n in links if d == "OUT"]
 
     @described("Notes linking to this note (backlinks).")
     async def linked_from(self, info: ContextInfo) -> list[Note]:
         links = await info.context.loaders.note_links.load(self.record.uid)
-        return [Note(record=n) for d, n in links if d == "IN"]
+        return [Note.of(n) for d, n in links if d == "IN"]
 
     @described("External URLs the note cites.")
     async def resources(self, info: ContextInfo) -> list[str]:

@@ -12,7 +12,7 @@ import difflib
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
@@ -259,48 +259,168 @@ def typo_budget(key: str) -> int:
     return 0 if len(key) <= 3 else 1 if len(key) <= 7 else 2
 
 
+@dataclass(slots=True)
+class SpellingTable:
+    """Every concept's spellings by spelling key: what typo matching and suggestions compare with.
+
+    Building it normalises every name and alias, so the API keeps one per graph version and vault."""
+
+    spellings: dict[str, set[str]]  # spelling key -> concept uids
+    display: dict[str, str]  # spelling key -> the spelling to suggest
+    by_uid: dict[str, ConceptRecord]
+
+    @classmethod
+    def of(cls, concepts: Iterable[ConceptRecord]) -> SpellingTable:
+        spellings: dict[str, set[str]] = defaultdict(set)
+        display: dict[str, str] = {}
+        by_uid: dict[str, ConceptRecord] = {}
+        for c in concepts:
+            by_uid[c.uid] = c
+            for s in (c.name, c.key, *c.aliases):
+                k = spelling_key(s)
+                if k:
+                    spellings[k].add(c.uid)
+                    display.setdefault(k, c.name if s == c.key else s)
+        return cls(dict(spellings), display, by_uid)
+
+    def match(self, text: str, suggestions: int = 5) -> Resolution:
+        """Typo-tolerant match of `text` against every concept's name and aliases."""
+        spellings, by_uid = self.spellings, self.by_uid
+        key = spelling_key(text)
+        exact = spellings.get(key)
+        if exact:
+            return Resolution(text, tuple(sorted((by_uid[u] for u in exact), key=lambda c: (c.vault, c.name))), "alias")
+        budget = typo_budget(key)
+        best: dict[str, int] = {}
+        for k, uids in spellings.items():
+            d = _osa_distance(key, k, budget)
+            if d <= budget:
+                for u in uids:
+                    best[u] = min(best.get(u, d), d)
+        if best:
+            nearest = min(best.values())
+            winners = [by_uid[u] for u, d in best.items() if d == nearest]
+            if len({c.name for c in winners}) == 1 or len(winners) == 1:
+                return Resolution(text, tuple(sorted(winners, key=lambda c: (c.vault, c.uid))), "typo")
+        close = difflib.get_close_matches(key, list(spellings), n=suggestions * 3, cutoff=0.5)
+        names: list[str] = []
+        for k in close:
+            for u in sorted(spellings[k]):
+                name = by_uid[u].name
+                if name not in names:
+                    names.append(name)
+        if len(names) < suggestions:  # short probes: substring matches are good hints too
+            for k in sorted(spellings):
+                if key and (key in k or k in key) and len(k) > 1:
+                    for u in sorted(spellings[k]):
+                        name = by_uid[u].name
+                        if name not in names:
+                            names.append(name)
+        return Resolution(text, (), "none", tuple(names[:suggestions]))
+
+
 def match_spelling(text: str, concepts: Sequence[ConceptRecord], suggestions: int = 5) -> Resolution:
     """Typo-tolerant match of `text` against every concept's name and aliases."""
-    key = spelling_key(text)
-    spellings: dict[str, set[str]] = defaultdict(set)  # spelling key -> concept uids
-    display: dict[str, str] = {}
-    by_uid = {c.uid: c for c in concepts}
-    for c in concepts:
-        for s in (c.name, c.key, *c.aliases):
-            k = spelling_key(s)
-            if k:
-                spellings[k].add(c.uid)
-                display.setdefault(k, c.name if s == c.key else s)
-    exact = spellings.get(key)
-    if exact:
-        return Resolution(text, tuple(sorted((by_uid[u] for u in exact), key=lambda c: (c.vault, c.name))), "alias")
-    budget = typo_budget(key)
-    best: dict[str, int] = {}
-    for k, uids in spellings.items():
-        d = _osa_distance(key, k, budget)
-        if d <= budget:
-            for u in uids:
-                best[u] = min(best.get(u, d), d)
-    if best:
-        nearest = min(best.values())
-        winners = [by_uid[u] for u, d in best.items() if d == nearest]
-        if len({c.name for c in winners}) == 1 or len(winners) == 1:
-            return Resolution(text, tuple(sorted(winners, key=lambda c: (c.vault, c.uid))), "typo")
-    close = difflib.get_close_matches(key, list(spellings), n=suggestions * 3, cutoff=0.5)
-    names: list[str] = []
-    for k in close:
-        for u in sorted(spellings[k]):
-            name = by_uid[u].name
-            if name not in names:
-                names.append(name)
-    if len(names) < suggestions:  # short probes: substring matches are good hints too
-        for k in sorted(spellings):
-            if key and (key in k or k in key) and len(k) > 1:
-                for u in sorted(spellings[k]):
-                    name = by_uid[u].name
-                    if name not in names:
-                        names.append(name)
-    return Resolution(text, (), "none", tuple(names[:suggestions]))
+    return SpellingTable.of(concepts).match(text, suggestions)
+
+
+class SpellingIndex:
+    """Every spelling `RESOLVE_EXACT` compares, in memory: a dictionary lookup per probe instead of a
+    scan of every concept and note (Neo4j cannot index `toLower(...)` or an element of `aliases`).
+
+    Built from two statements over the whole graph; the API keeps one per graph version."""
+
+    def __init__(
+        self,
+        concepts: Iterable[tuple[ConceptRecord, str | None, Iterable[str]]],
+        notes: Iterable[tuple[str | None, str | None, Iterable[str]]],
+    ) -> None:
+        self.concepts: dict[str, ConceptRecord] = {}
+        self._names: dict[str, list[str]] = defaultdict(list)  # toLower(name) -> uids
+        self._keys: dict[str, list[str]] = defaultdict(list)  # key -> uids
+        self._aliases: dict[str, list[str]] = defaultdict(list)  # toLower(alias) -> uids
+        self._titles: dict[str, list[str]] = defaultdict(list)  # toLower(note title) -> uids it is about
+        self._paths: dict[str, list[str]] = defaultdict(list)  # toLower(note path) -> uids
+        for record, name, aliases in concepts:
+            self.concepts[record.uid] = record
+            if name is not None:
+                self._names[name].append(record.uid)
+            self._keys[record.key].append(record.uid)
+            for alias in dict.fromkeys(aliases):
+                self._aliases[alias].append(record.uid)
+        for title, path, uids in notes:
+            if title is not None:
+                self._titles[title].extend(uids)
+            if path is not None:
+                self._paths[path].extend(uids)
+        self._tables: dict[str | None, SpellingTable] = {}
+        self._lock = threading.Lock()
+
+    def exact(self, probe: Mapping[str, Any], vault: str | None) -> list[tuple[int, ConceptRecord]]:
+        """(rank, concept) pairs as `RESOLVE_EXACT` returns them for one probe."""
+        ranks: dict[str, int] = {}
+
+        def hit(uids: Iterable[str], rank: int) -> None:
+            for uid in uids:
+                if ranks.get(uid, 0) < rank:
+                    ranks[uid] = rank
+
+        lower = probe["lower"]
+        hit(self._names.get(lower, ()), 3)
+        for key in probe["keys"]:
+            hit(self._keys.get(key, ()), 2)
+        hit(self._aliases.get(lower, ()), 2)
+        hit(self._titles.get(lower, ()), 1)
+        hit(self._paths.get(probe["path"] + ".md", ()), 1)
+        out = [(rank, self.concepts[uid]) for uid, rank in ranks.items() if uid in self.concepts]
+        return [(rank, c) for rank, c in out if vault is None or c.vault == vault]
+
+    def table(self, vault: str | None) -> SpellingTable:
+        """The typo-matching table of a vault (or of every vault), built on first use."""
+        with self._lock:
+            table = self._tables.get(vault)
+            if table is None:
+                table = SpellingTable.of(c for c in self.concepts.values() if vault is None or c.vault == vault)
+                self._tables[vault] = table
+            return table
+
+
+class GraphSnapshot:
+    """What the API derives from the whole graph, kept while the graph's version stays the same.
+
+    Shared by every request of one app (thread-safe); a reader handed one resolves names in memory.
+    A new version (any sync that wrote something) drops everything kept for the old one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._spellings: SpellingIndex | None = None
+        self._memo: dict[Any, Any] = {}
+        self.max_memo = 512
+
+    def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
+        with self._lock:  # one build per version, even under concurrent requests
+            self._switch(version)
+            if self._spellings is None:
+                self._spellings = build()
+            return self._spellings
+
+    def memo_get(self, version: str, key: Any) -> Any:
+        with self._lock:
+            return self._memo.get(key) if self._version == version else None
+
+    def memo_put(self, version: str, key: Any, value: Any) -> None:
+        with self._lock:
+            self._switch(version)
+            if len(self._memo) >= self.max_memo:
+                self._memo.pop(next(iter(self._memo)))  # the oldest entry
+            self._memo[key] = value
+
+    def _switch(self, version: str) -> None:
+        if version != self._version:
+            self._version = version
+            self._spellings = None
+            self._memo = {}
 
 
 def _probe(text: str) -> dict[str, Any]:
@@ -332,8 +452,10 @@ class GraphReader:
         *,
         timeout_s: float | None = None,
         closure_levels: int = q.CLOSURE_LEVELS,
+        snapshot: GraphSnapshot | None = None,
     ) -> None:
         self.driver = driver
+        self.snapshot = snapshot
         self.database = database
         self.timeout_s = timeout_s
         self.closure_levels = closure_levels
@@ -388,11 +510,34 @@ class GraphReader:
 
     # -- resolving names ----------------------------------------------------------------------------
 
-    def resolve(self, texts: Sequence[str], vault: str | None = None) -> dict[str, Resolution]:
-        """Each spelling's concepts: exact name/alias/key/note title in one query, else a typo match."""
+    def version(self) -> str:
+        """The graph's version (see `GRAPH_VERSION`): what the API's caches are keyed by."""
+        rows = self._read(q.GRAPH_VERSION)
+        return "\n".join(rows[0]["version"]) if rows else ""
+
+    def spelling_index(self) -> SpellingIndex:
+        """Every spelling in the graph, in memory (two statements over the whole graph)."""
+        concepts = [
+            (ConceptRecord.of(r["concept"]), r["name"], r["aliases"] or ()) for r in self._read(q.SPELLINGS_CONCEPTS)
+        ]
+        notes = [(r["title"], r["path"], r["concepts"]) for r in self._read(q.SPELLINGS_NOTES)]
+        return SpellingIndex(concepts, notes)
+
+    def resolve(
+        self, texts: Sequence[str], vault: str | None = None, *, version: str | None = None
+    ) -> dict[str, Resolution]:
+        """Each spelling's concepts: exact name/alias/key/note title, else a typo match.
+
+        With a snapshot: in memory, from the spelling index of the graph's `version` (read when not
+        given). Without: one statement for the exact spellings, one more for the typo pass."""
         probes = [_probe(t) for t in dict.fromkeys(texts)]
         found: dict[str, list[tuple[int, ConceptRecord]]] = defaultdict(list)
-        if probes:
+        index: SpellingIndex | None = None
+        if self.snapshot is not None:
+            index = self.snapshot.spellings(version if version is not None else self.version(), self.spelling_index)
+            for p in probes:
+                found[p["text"]] = index.exact(p, vault)
+        elif probes:
             for row in self._read(q.RESOLVE_EXACT, probes=probes, vault=vault):
                 found[row["text"]].append((int(row["rank"]), ConceptRecord.of(row["concept"])))
         out: dict[str, Resolution] = {}
@@ -407,9 +552,9 @@ class GraphReader:
             best = sorted((c for rank, c in hits if rank == top), key=lambda c: (c.vault, c.name, c.uid))
             out[text] = Resolution(text, tuple(best), {3: "name", 2: "alias", 1: "note"}[top])
         if missing:
-            every = self.all_concepts(vault)
+            table = index.table(vault) if index is not None else SpellingTable.of(self.all_concepts(vault))
             for text in missing:
-                out[text] = match_spelling(text, every)
+                out[text] = table.match(text)
         return out
 
     def all_concepts(self, vault: str | None = None) -> list[ConceptRecord]:

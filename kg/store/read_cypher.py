@@ -100,6 +100,28 @@ WITH probe, c, max(rank) AS rank
 RETURN probe.text AS text, rank, c {CONCEPT_FIELDS} AS concept
 """
 
+# The graph's version: every sync that writes anything sets its vault's `last_change_at` in the same
+# transaction, so this changes whenever what the API reads changes (a vault added, re-ingested or
+# removed). The API keeps what it derives from the whole graph (spellings, answers) per version.
+GRAPH_VERSION = """
+MATCH (v:Vault)
+WITH v ORDER BY v.name
+RETURN collect(v.name + '@' + coalesce(toString(v.last_change_at), '')) AS version
+"""
+
+# Every spelling RESOLVE_EXACT compares, lower-cased by Neo4j's own toLower (so an in-memory index
+# built from these rows answers exactly as that statement would).
+SPELLINGS_CONCEPTS = f"""
+MATCH (c:Concept)
+RETURN c {CONCEPT_FIELDS} AS concept, toLower(c.name) AS name,
+       [a IN coalesce(c.aliases, []) | toLower(a)] AS aliases
+"""
+
+SPELLINGS_NOTES = """
+MATCH (n:Note)-[:ABOUT]->(c:Concept)
+RETURN toLower(n.title) AS title, toLower(n.path) AS path, collect(c.uid) AS concepts
+"""
+
 # All spellings, for typo-tolerant matching and suggestions when no exact spelling matched.
 CONCEPT_SPELLINGS = f"""
 MATCH (c:Concept) WHERE $vault IS NULL OR c.vault = $vault
