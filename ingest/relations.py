@@ -1061,9 +1061,17 @@ def _cue_lines(reader: _NoteReader) -> list[int]:
             found.add(line)
             at = lowered.find(word, lines.start_of(line + 1)) if line < lines.line_count else -1
     if reader.config.enabled("cue.label"):
-        for match in RP.LABEL_CANDIDATE.finditer("\n" + masked):
-            if reader.config.key(match.group(1)) is not None:
-                found.add(lines.line_of(match.start()))
+        # A label sits on one line before a colon: try LABEL_CANDIDATE (anchored at the line's start
+        # in "\n" + masked) only on lines holding a colon, not at every line of the note.
+        nl = "\n" + masked
+        colon = RP.LABEL_COLON.search(masked)
+        while colon is not None:
+            line = lines.line_of(colon.start())
+            start = lines.start_of(line)
+            match = RP.LABEL_CANDIDATE.match(nl, start)
+            if match is not None and reader.config.key(match.group(1)) is not None:
+                found.add(line)
+            colon = RP.LABEL_COLON.search(masked, lines.start_of(line + 1)) if line < lines.line_count else None
     return sorted(found)
 
 
