@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
@@ -36,6 +39,7 @@ from kg.api.types import (
     described,
     encode_cursor,
 )
+from kg.store.read import GraphReader, StoreError
 
 # Limits against abusive queries. The deepest useful query (a path's steps' concepts' relations'
 # concepts' fields) is 7 levels; 12 leaves room without allowing runaway nesting.
@@ -53,6 +57,34 @@ class CypherQueryCount(SchemaExtension):
         context = self.execution_context.context
         reader = getattr(context, "reader", None)
         return {"cypherQueries": reader.queries} if reader is not None else {}
+
+
+class KeptAnswers(SchemaExtension):
+    """Answers kept per graph version: the same document with the same variables, asked again before
+    an ingest changes the graph, is answered from memory without executing it (one statement: the
+    version). Only complete answers (no errors) are kept; the graph is read-only through the API, so
+    an answer depends on nothing but the document, its variables and the graph."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        reader: GraphReader | None = getattr(ctx.context, "reader", None)
+        snapshot = reader.snapshot if reader is not None else None
+        if reader is None or snapshot is None or ctx.query is None:
+            yield
+            return
+        try:
+            version = await ctx.context.read(reader.version)
+        except StoreError:  # the resolvers will meet it and report it cleanly
+            yield
+            return
+        key = ("answer", ctx.query, ctx.operation_name, json.dumps(ctx.variables or {}, sort_keys=True, default=str))
+        kept = snapshot.memo_get(version, key)
+        if kept is not None:
+            ctx.result = GraphQLExecutionResult(data=kept, errors=None)
+        yield
+        result = ctx.result
+        if kept is None and isinstance(result, GraphQLExecutionResult) and not result.errors and result.data:
+            snapshot.memo_put(version, key, result.data)
 
 
 async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:
@@ -207,6 +239,7 @@ schema = KgSchema(
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
         CypherQueryCount,
+        KeptAnswers,
     ],
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import threading
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
@@ -391,12 +391,12 @@ class GraphSnapshot:
     Shared by every request of one app (thread-safe); a reader handed one resolves names in memory.
     A new version (any sync that wrote something) drops everything kept for the old one."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_memo: int = 256) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._spellings: SpellingIndex | None = None
-        self._memo: dict[Any, Any] = {}
-        self.max_memo = 512
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
+        self.max_memo = max_memo
 
     def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
         with self._lock:  # one build per version, even under concurrent requests
@@ -406,21 +406,26 @@ class GraphSnapshot:
             return self._spellings
 
     def memo_get(self, version: str, key: Any) -> Any:
+        """What `memo_put` kept under `key` for this version, or None (least recently used goes first)."""
         with self._lock:
-            return self._memo.get(key) if self._version == version else None
+            if self._version != version or key not in self._memo:
+                return None
+            self._memo.move_to_end(key)
+            return self._memo[key]
 
     def memo_put(self, version: str, key: Any, value: Any) -> None:
         with self._lock:
             self._switch(version)
-            if len(self._memo) >= self.max_memo:
-                self._memo.pop(next(iter(self._memo)))  # the oldest entry
             self._memo[key] = value
+            self._memo.move_to_end(key)
+            while len(self._memo) > self.max_memo:
+                self._memo.popitem(last=False)
 
     def _switch(self, version: str) -> None:
         if version != self._version:
             self._version = version
             self._spellings = None
-            self._memo = {}
+            self._memo = OrderedDict()
 
 
 def _probe(text: str) -> dict[str, Any]:
@@ -461,6 +466,7 @@ class GraphReader:
         self.closure_levels = closure_levels
         self._count = 0
         self._lock = threading.Lock()
+        self._version: str | None = None
 
     @property
     def queries(self) -> int:
@@ -511,9 +517,12 @@ class GraphReader:
     # -- resolving names ----------------------------------------------------------------------------
 
     def version(self) -> str:
-        """The graph's version (see `GRAPH_VERSION`): what the API's caches are keyed by."""
-        rows = self._read(q.GRAPH_VERSION)
-        return "\n".join(rows[0]["version"]) if rows else ""
+        """The graph's version (see `GRAPH_VERSION`): what the API's caches are keyed by. Read once per
+        reader (a reader serves one request, which then sees one version throughout)."""
+        if self._version is None:
+            rows = self._read(q.GRAPH_VERSION)
+            self._version = "\n".join(rows[0]["version"]) if rows else ""
+        return self._version
 
     def spelling_index(self) -> SpellingIndex:
         """Every spelling in the graph, in memory (two statements over the whole graph)."""
