@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1", validation_alias="KG_API_HOST")
     api_port: int = Field(default=8000, validation_alias="KG_API_PORT")
+    # uvicorn worker processes for `kg serve` (each with its own driver and caches)
+    api_workers: int = Field(default=1, ge=1, validation_alias="KG_API_WORKERS")
     graphiql: bool = Field(default=True, validation_alias="KG_GRAPHIQL")
     query_timeout_s: float = Field(default=10.0, validation_alias="KG_QUERY_TIMEOUT")
     relations_config: Path | None = Field(default=None, validation_alias="KG_RELATIONS_CONFIG")

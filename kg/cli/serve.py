@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,14 @@ def serve(
     graphiql: Annotated[
         bool | None, typer.Option("--graphiql/--no-graphiql", help="Serve the GraphiQL IDE at /graphql.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes (default: KG_API_WORKERS or 1). Each has its own Neo4j driver and caches; "
+            "more than one uses more cores for GraphQL execution.",
+        ),
+    ] = None,
 ) -> None:
     """Serve GraphQL at /graphql (GraphiQL in a browser), /healthz and /readyz."""
     import uvicorn
@@ -31,10 +40,25 @@ def serve(
         settings = settings.model_copy(update={"graphiql": graphiql})
     bind_host = host or settings.api_host
     bind_port = port or settings.api_port
-    with neo4j_driver(settings) as driver:
-        typer.echo(
-            f"kg serve: GraphQL at http://{bind_host}:{bind_port}/graphql (Neo4j {settings.neo4j_uri})", err=True
+    processes = workers or settings.api_workers
+    banner = f"kg serve: GraphQL at http://{bind_host}:{bind_port}/graphql (Neo4j {settings.neo4j_uri})"
+    if processes > 1:
+        # Worker processes import the app factory and read the settings from the environment
+        # themselves, so the command line's overrides travel there.
+        if graphiql is not None:
+            os.environ["KG_GRAPHIQL"] = "true" if graphiql else "false"
+        typer.echo(f"{banner}, {processes} workers", err=True)
+        uvicorn.run(
+            "kg.api.app:create_app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=processes,
+            log_level="info",
         )
+        return
+    with neo4j_driver(settings) as driver:
+        typer.echo(banner, err=True)
         uvicorn.run(create_app(settings, driver=driver), host=bind_host, port=bind_port, log_level="info")
 
 

@@ -99,11 +99,12 @@ def test_export_graphql_check_and_write(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_kg_serve_answers_graphql_over_http(rl_vault: Driver, neo4j_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kg_serve_answers_graphql_over_http(rl_vault: Driver, neo4j_env: dict[str, str], workers: int) -> None:
     port = find_free_port()
     env = {**os.environ, **neo4j_env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--no-graphiql"],
+        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--no-graphiql", "--workers", str(workers)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
