@@ -1,18 +1,25 @@
 """HTTP load for kg's GraphQL API: `learningPath` from N concurrent clients for a bounded time.
 
     python -m bench.load --url http://127.0.0.1:8000/graphql --clients 8 --duration 60 \
-        --targets-file /tmp/kg-bench/v50000/.bench-manifest.json
+        --targets-file /tmp/kg-bench/v50000/.bench-manifest.json [--document outline|full]
 
 Runs in its own process (bench/run.py starts it beside the API server on loopback) and prints one
 JSON object: requests, errors (non-200, GraphQL `errors`, transport failures), requests/s and
 latency percentiles in milliseconds. Each client sends its next request when the previous answer
-arrives (closed loop), cycling through the targets.
+arrives (closed loop), cycling through the targets. The server keeps each answer until the graph
+changes, so once a target has been asked its answer is reused; `--uncached` measures the cost of
+computing every answer.
+
+`--document full` sends kg's LEARNING_PATH (what `kg path --json` asks: every reason's assertions and
+from/to/requiredBy objects); `outline` (the default) sends LEARNING_PATH_OUTLINE, what a client
+showing a path asks. The output names the document and the mean answer size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import sys
@@ -22,7 +29,11 @@ from typing import Any
 
 import httpx
 
-from kg.api.queries import LEARNING_PATH
+from kg.api.queries import LEARNING_PATH, LEARNING_PATH_OUTLINE
+
+DOCUMENTS = {"outline": LEARNING_PATH_OUTLINE, "full": LEARNING_PATH}
+UNCACHED_MAX_STEPS = 1_000_000  # far above any path's length, so the answer is the uncapped one
+_distinct = itertools.count(int(time.time() * 1000) % 1_000_000_000)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,11 +54,17 @@ async def _client(
     max_requests: int | None,
     latencies: list[float],
     errors: list[str],
+    document: str = LEARNING_PATH_OUTLINE,
+    sizes: list[int] | None = None,
+    uncached: bool = False,
 ) -> None:
     i = offset
     sent = 0
     while time.perf_counter() < deadline and (max_requests is None or sent < max_requests):
-        body = {"query": LEARNING_PATH, "variables": {"to": [targets[i % len(targets)]]}}
+        variables: dict[str, Any] = {"to": [targets[i % len(targets)]]}
+        if uncached:  # a question never asked before (a step cap no path reaches): no kept answer applies
+            variables["maxSteps"] = UNCACHED_MAX_STEPS + next(_distinct)
+        body = {"query": document, "variables": variables}
         i += 1
         sent += 1
         started = time.perf_counter()
@@ -62,31 +79,47 @@ async def _client(
                 errors.append(str(payload["errors"][0].get("message", "graphql error"))[:200])
             else:
                 latencies.append(elapsed)
+                if sizes is not None:
+                    sizes.append(len(response.content))
         except (httpx.HTTPError, ValueError) as exc:
             errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
 
 async def run_load(
-    url: str, targets: list[str], clients: int, duration: float, max_requests: int | None = None
+    url: str,
+    targets: list[str],
+    clients: int,
+    duration: float,
+    max_requests: int | None = None,
+    document: str = "outline",
+    uncached: bool = False,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
+    sizes: list[int] = []
+    query = DOCUMENTS[document]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
         # One warm-up request per client (connections, server caches); not counted.
         await asyncio.gather(
-            *(_client(http, url, targets, c, time.perf_counter() + 30, 1, [], []) for c in range(clients))
+            *(_client(http, url, targets, c, time.perf_counter() + 30, 1, [], [], query) for c in range(clients))
         )
         started = time.perf_counter()
         deadline = started + duration
         per_client = None if max_requests is None else max(1, max_requests // clients)
         await asyncio.gather(
-            *(_client(http, url, targets, c * 7, deadline, per_client, latencies, errors) for c in range(clients))
+            *(
+                _client(http, url, targets, c * 7, deadline, per_client, latencies, errors, query, sizes, uncached)
+                for c in range(clients)
+            )
         )
         wall = time.perf_counter() - started
     ms = [x * 1000 for x in latencies]
     done = len(latencies) + len(errors)
     return {
+        "document": document,
+        "uncached": uncached,
+        "targets": len(targets),
         "clients": clients,
         "seconds": round(wall, 2),
         "requests": done,
@@ -99,6 +132,7 @@ async def run_load(
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1) if ms else 0.0,
         "mean_ms": round(statistics.fmean(ms), 1) if ms else 0.0,
+        "mean_bytes": round(statistics.fmean(sizes)) if sizes else 0,
     }
 
 
@@ -109,10 +143,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--max-requests", type=int, default=None)
     parser.add_argument("--targets-file", type=Path, required=True, help="a vault's .bench-manifest.json")
+    parser.add_argument("--document", choices=sorted(DOCUMENTS), default="outline", help="GraphQL document to send")
+    parser.add_argument(
+        "--uncached",
+        action="store_true",
+        help="make every request a question not asked before (a distinct, never-reached maxSteps), so the "
+        "server computes every answer instead of reusing one kept for the graph version",
+    )
     args = parser.parse_args(argv)
     manifest = json.loads(args.targets_file.read_text(encoding="utf-8"))
     targets = [str(t) for t in manifest["targets"]]
-    result = asyncio.run(run_load(args.url, targets, args.clients, args.duration, args.max_requests))
+    result = asyncio.run(
+        run_load(args.url, targets, args.clients, args.duration, args.max_requests, args.document, args.uncached)
+    )
     print(json.dumps(result))
     return 0
 
