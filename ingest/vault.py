@@ -610,36 +610,109 @@ def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int)
         stack.extend(reversed(subfolders))
 
 
-def read_note_file(file: NoteFile, problems: list[Problem]) -> ParsedNote | None:
-    """Read one note (one `read`), decode, parse; a bad file becomes a problem, never an exception."""
+@dataclass(slots=True)
+class _CachedParse:
+    content_hash: str
+    parsed: ParsedNote  # as parse_note left it, before any vault resolution; never handed out
+    problems: list[Problem]  # the problems reading this file reported (encoding, front matter)
+
+
+class ParseCache:
+    """Per-note parse results kept in memory between reads of one vault, keyed by the note's path
+    and the SHA-256 of its bytes: pass the same cache to successive `read_vault` calls and only the
+    notes whose bytes changed are decoded and parsed again (the vault-wide resolution still runs
+    over all notes). For long-running ingests (`--every`, `--watch`). It holds about what one read
+    holds (every note's parse result); notes gone from the vault are dropped at each read.
+    `hits` and `misses` count the notes of the last read taken from the cache or parsed."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _CachedParse] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def _start(self) -> None:
+        self.hits = self.misses = 0
+
+    def _get(self, path: str, content_hash: str, problems: list[Problem]) -> ParsedNote | None:
+        entry = self._entries.get(path)
+        if entry is None or entry.content_hash != content_hash:
+            return None
+        self.hits += 1
+        problems.extend(entry.problems)
+        return _fresh_copy(entry.parsed)
+
+    def _put(self, path: str, content_hash: str, parsed: ParsedNote, problems: list[Problem]) -> None:
+        self.misses += 1
+        self._entries[path] = _CachedParse(content_hash, _fresh_copy(parsed), list(problems))
+
+    def _keep_only(self, paths: set[str]) -> None:
+        for path in [p for p in self._entries if p not in paths]:
+            del self._entries[path]
+
+
+def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
+    """A ParsedNote sharing the parse (scan, front matter, names, outline entries) but owning what the
+    vault resolution replaces or fills: the Note (links, about, mentions) and the per-read link state."""
+    note = parsed.note
+    return replace(
+        parsed,
+        note=replace(note, links=list(note.links), about=list(note.about), mentions=list(note.mentions)),
+        _links_by_line=None,
+        outside_links=set(),
+    )
+
+
+def read_note_file(file: NoteFile, problems: list[Problem], cache: ParseCache | None = None) -> ParsedNote | None:
+    """Read one note (one `read`), decode, parse; a bad file becomes a problem, never an exception.
+    With a `cache`, a note whose bytes are unchanged since the last read is neither decoded nor parsed."""
     try:
         with open(file.absolute, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
         problems.append(Problem(file.path, ProblemKind.UNREADABLE, f"cannot read: {exc.strerror or exc}"))
         return None
+    content_hash = hashlib.sha256(raw).hexdigest()
+    if cache is not None:
+        cached = cache._get(file.path, content_hash, problems)
+        if cached is not None:
+            return cached
+    own: list[Problem] = []  # this file's problems, kept with its cache entry
+    parsed = _parse_note_bytes(file.path, raw, content_hash, own)
+    problems.extend(own)
+    if cache is not None and parsed is not None:
+        cache._put(file.path, content_hash, parsed, own)
+    return parsed
+
+
+def _parse_note_bytes(path: str, raw: bytes, content_hash: str, problems: list[Problem]) -> ParsedNote | None:
     if looks_binary(raw):
-        problems.append(Problem(file.path, ProblemKind.BINARY, "binary content in a note file; skipped"))
+        problems.append(Problem(path, ProblemKind.BINARY, "binary content in a note file; skipped"))
         return None
     decoded = decode_note(raw)
     if decoded.repaired:
         problems.append(
-            Problem(file.path, ProblemKind.ENCODING_REPAIRED, decoded.message or f"repaired as {decoded.encoding}")
+            Problem(path, ProblemKind.ENCODING_REPAIRED, decoded.message or f"repaired as {decoded.encoding}")
         )
     if decoded.unrepaired:
         problems.append(
             Problem(
-                file.path,
+                path,
                 ProblemKind.ENCODING_UNREPAIRABLE,
                 decoded.message or f"{decoded.unrepaired} characters could not be recovered",
             )
         )
     elif not decoded.repaired and decoded.message:
-        problems.append(Problem(file.path, ProblemKind.OTHER, decoded.message))
+        problems.append(Problem(path, ProblemKind.OTHER, decoded.message))
     parsed = parse_note(
-        file.path,
+        path,
         decoded.text,
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=content_hash,
         encoding=decoded.encoding,
         utf8_length=len(raw) if decoded.encoding == "utf-8" and not decoded.repaired else None,
         mentions=False,
@@ -1081,14 +1154,22 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
 # --- entry points ---------------------------------------------------------------------------------
 
 
-def parse_vault(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[list[ParsedNote], list[Problem]]:
-    """Read and parse every note file (no cross-note work)."""
+def parse_vault(
+    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, cache: ParseCache | None = None
+) -> tuple[list[ParsedNote], list[Problem]]:
+    """Read and parse every note file (no cross-note work); unchanged notes come from `cache`."""
     problems: list[Problem] = []
     parsed: list[ParsedNote] = []
+    if cache is not None:
+        cache._start()
+    seen: set[str] = set()
     for file in iter_note_files(root, problems, max_file_bytes=max_file_bytes):
-        note = read_note_file(file, problems)
+        seen.add(file.path)
+        note = read_note_file(file, problems, cache)
         if note is not None:
             parsed.append(note)
+    if cache is not None:
+        cache._keep_only(seen)
     return parsed, problems
 
 
@@ -1109,23 +1190,33 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def read_vault_parsed(
-    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules: Sequence[RelationRule] | None = None
+    root: Path,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    rules: Sequence[RelationRule] | None = None,
+    cache: ParseCache | None = None,
 ) -> tuple[Graph, list[ParsedNote], ConceptIndex]:
     """`read_vault`, also returning the per-note parse results and the concept index."""
     if not root.is_dir():
         raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
     with _cyclic_gc_paused():
-        parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes)
+        parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache)
         graph, index = resolve_notes(parsed, problems=problems, rules=rules)
     return graph, parsed, index
 
 
 def read_vault(
-    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules: Sequence[RelationRule] | None = None
+    root: Path,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    rules: Sequence[RelationRule] | None = None,
+    cache: ParseCache | None = None,
 ) -> Graph:
     """A vault directory in, a `Graph` out: notes, concepts, relations, problems.
-    `rules` defaults to `default_rules()` (the outline rule plus `ingest.relations.RULES`)."""
-    return read_vault_parsed(Path(root), max_file_bytes=max_file_bytes, rules=rules)[0]
+    `rules` defaults to `default_rules()` (the outline rule plus `ingest.relations.RULES`).
+    `cache`, a `ParseCache` the caller keeps across reads of the same vault, skips decoding and
+    parsing the notes whose bytes did not change; the result is the same as without it."""
+    return read_vault_parsed(Path(root), max_file_bytes=max_file_bytes, rules=rules, cache=cache)[0]
 
 
 __all__ = [
@@ -1134,6 +1225,7 @@ __all__ = [
     "LineContext",
     "NoteResolver",
     "OutlineEntry",
+    "ParseCache",
     "ParsedNote",
     "RelationRule",
     "default_rules",

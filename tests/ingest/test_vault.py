@@ -305,3 +305,28 @@ def test_yaml_aliases_are_kept_until_they_would_explode() -> None:
     dropped = {p.message.split("'")[1]: p.line for p in parsed.problems if "alias" in p.message}
     assert dropped == {"f": 8, "g": 9, "h": 10, "i": 11, "tags": 12, "self": 13}
     assert parsed.note.title == "Bomb" and [link.target for link in parsed.note.links] == ["Link"]
+
+
+def test_parse_cache_reparses_only_changed_notes_and_gives_the_same_graph(tmp_path: Path) -> None:
+    from ingest.export import to_json
+    from ingest.vault import ParseCache
+
+    vault = tmp_path / "basic"
+    shutil.copytree(BASIC, vault)
+    cache = ParseCache()
+    first = read_vault(vault, cache=cache)
+    total = len(first.notes)
+    assert (cache.hits, cache.misses) == (0, total) and len(cache) == total
+    again = read_vault(vault, cache=cache)
+    assert (cache.hits, cache.misses) == (total, 0)
+    assert to_json(again) == to_json(first)  # problems too: they are kept with each cached note
+    assert all(again.notes[p] is not first.notes[p] for p in first.notes)  # the first graph is untouched
+
+    grpo = vault / "RL" / "GRPO" / "GRPO.md"
+    grpo.write_text(grpo.read_text(encoding="utf-8") + "\nGRPO builds on [[Baseline]].\n", encoding="utf-8")
+    (vault / "RL" / "PPO.md").unlink()
+    edited = read_vault(vault, cache=cache)
+    assert (cache.hits, cache.misses) == (total - 2, 1) and len(cache) == total - 1
+    assert to_json(edited) == to_json(read_vault(vault))
+    assert "Baseline" in {link.target for link in edited.notes["RL/GRPO/GRPO.md"].links}
+    assert to_json(first) != to_json(edited)
