@@ -12,7 +12,16 @@ from typing import Annotated, Any
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
@@ -48,6 +57,9 @@ MAX_TOKENS = 2000
 MAX_ALIASES = 30
 MAX_PAGE = 200
 MAX_SEARCH = 100
+
+
+DEPTH_RULE = create_validator(MAX_DEPTH, should_ignore=None)
 
 
 class CypherQueryCount(SchemaExtension):
@@ -234,10 +246,14 @@ class KgSchema(strawberry.Schema):
 schema = KgSchema(
     query=Query,
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        # QueryDepthLimiter's rule, made once: a rule class per request would defeat ValidationCache.
+        lambda: AddValidationRules([DEPTH_RULE]),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
+        # Clients send the same few documents: parse and validate each once (~10 ms per request).
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
         CypherQueryCount,
         KeptAnswers,
     ],
