@@ -252,8 +252,8 @@ schema = KgSchema(
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
         # Clients send the same few documents: parse and validate each once (~10 ms per request).
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
         CypherQueryCount,
         KeptAnswers,
     ],
