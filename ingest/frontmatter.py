@@ -213,6 +213,7 @@ _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _YAML_SPECIAL_WHITESPACE = re.compile("[\t\r\x85\u2028\u2029]")
 
 
+@lru_cache(maxsize=4096)  # keys (`title`, `tags`, …) repeat in every note
 def _scalar_tag(text: str) -> str:
     """The tag PyYAML's implicit resolvers give a plain scalar (`yes` → bool, `2026-02-22` → timestamp)."""
     tag: str = _RESOLVER.resolve(yaml.nodes.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]

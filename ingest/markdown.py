@@ -86,10 +86,11 @@ def mask_non_markdown(text: str) -> str:
 class LineIndex:
     """Maps character offsets to 1-based line numbers and back, for one text."""
 
-    __slots__ = ("_starts", "_text")
+    __slots__ = ("_lines", "_starts", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
+        self._lines: dict[int, str] = {}  # line texts handed out, so mentions and evidence share one copy
         # Line start offsets: running sum of (line length + 1), all in C.
         self._starts = list(accumulate(map((1).__add__, map(len, text.split("\n")[:-1])), initial=0))
 
@@ -105,11 +106,15 @@ class LineIndex:
 
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its newline (and without a trailing `\\r`)."""
+        known = self._lines.get(line)
+        if known is not None:
+            return known
         if line < 1 or line > len(self._starts):
             return ""
         start = self._starts[line - 1]
         end = self._starts[line] - 1 if line < len(self._starts) else len(self._text)
-        return self._text[start:end].rstrip("\r")
+        text = self._lines[line] = self._text[start:end].rstrip("\r")
+        return text
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -339,7 +344,7 @@ def find_headings(masked: str, lines: LineIndex) -> list[Heading]:
         if "#" in masked
         else []
     )
-    if "\n=" in masked or "\n-" in masked or "\n " in masked:
+    if ("\n=" in masked or "\n-" in masked or "\n " in masked) and P.SETEXT_UNDERLINE.search(nl):
         setext = [
             Heading(lines.line_of(m.start()), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip())
             for m in P.SETEXT_HEADING.finditer(nl)

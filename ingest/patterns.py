@@ -157,5 +157,8 @@ FAST_YAML_FLOW_ITEM = re.compile(r"[ \t]*(?:\"([^\"\\]*)\"|'([^']*)'|([^,\[\]{}'
 
 # Setext headings: a paragraph line underlined with `===` (level 1) or `---` (level 2).
 SETEXT_HEADING = re.compile(r"\n([^\n]+)\n[ \t]{0,3}(=+|-+)[ \t]*(?=\n|\Z)")
+# The underline alone: a note without one has no setext heading (most notes; lists make the
+# line-pair scan above costly for nothing).
+SETEXT_UNDERLINE = re.compile(r"\n[ \t]{0,3}(?:=+|-+)[ \t]*(?=\n|\Z)")
 # Lines that cannot be the text of a setext heading (lists, quotes, tables, ATX headings, HTML, blanks).
 NOT_SETEXT_TEXT = re.compile(r"^(?:[ \t]{4,}|[ \t]*(?:$|[-*+>|#<]|\d{1,9}[.)][ \t]|```|~~~))")

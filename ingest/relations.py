@@ -220,20 +220,21 @@ class _NoteReader:
         self._known = _known_keys(index)
         self._seen: set[tuple[RelationType, str, str, str, int | None]] = set()
         self._views: dict[int, View] = {}
-        scan = parsed.scan
-        found = scan.links
-        offset = len(note.links) - len(found)
-        paired: list[tuple[int, int, Link]] = []
-        for i, f in enumerate(found):
-            link = note.links[offset + i] if offset >= 0 else f.link
-            if link.target != f.link.target or link.line != f.link.line:
-                link = f.link
-            paired.append((f.start, f.end, link))
-        self._links_by_line: dict[int, list[tuple[int, int, Link]]] = defaultdict(list)
-        for start, end, link in paired:
-            self._links_by_line[link.line].append((start, end, link))
-        self._heading_lines = [h.line for h in scan.headings]
-        self._heading_parent = heading_parents(scan.headings)
+        shared = parsed._rule_state
+        if shared is None or shared[0] is not note.links:  # built once per note for all rule families
+            scan = parsed.scan
+            found = scan.links
+            offset = len(note.links) - len(found)
+            by_line: dict[int, list[tuple[int, int, Link]]] = defaultdict(list)
+            for i, f in enumerate(found):
+                link = note.links[offset + i] if offset >= 0 else f.link
+                if link.target != f.link.target or link.line != f.link.line:
+                    link = f.link
+                by_line[link.line].append((f.start, f.end, link))
+            shared = parsed._rule_state = (note.links, dict(by_line), heading_parents(scan.headings))
+        self._links_by_line: dict[int, list[tuple[int, int, Link]]] = shared[1]
+        self._heading_lines = parsed._heading_lines
+        self._heading_parent = shared[2]
         self._heading_subject: dict[int, str | None] = {}
 
     # emitting ----------------------------------------------------------------------------------------

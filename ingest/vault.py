@@ -116,6 +116,9 @@ class ParsedNote:
     _table_row: dict[int, int | None] = field(default_factory=dict)
     _links_by_line: dict[int, list[Link]] | None = None
     outside_links: set[tuple[int, str]] = field(default_factory=set)  # (line, target) of links out of the vault
+    # What the relation rules derive from the final links and headings, shared by the rule families:
+    # (the links it was built from, line -> [(start, end, link)], heading parents).
+    _rule_state: tuple[list[Link], dict[int, list[tuple[int, int, Link]]], list[int | None]] | None = None
 
     @property
     def path(self) -> str:
@@ -170,6 +173,7 @@ class ParsedNote:
     def replace_links(self, links: list[Link]) -> None:
         self.note.links = links
         self._links_by_line = None
+        self._rule_state = None
 
 
 # --- parse_note -----------------------------------------------------------------------------------
@@ -664,6 +668,7 @@ def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
         parsed,
         note=replace(note, links=list(note.links), about=list(note.about), mentions=list(note.mentions)),
         _links_by_line=None,
+        _rule_state=None,
         outside_links=set(),
     )
 
