@@ -1102,17 +1102,13 @@ def _cues(reader: _NoteReader) -> None:
             _supports(reader, view)
         if "实现" in text or "implement" in low:
             _implements(reader, view)
-        if "基于" in text or any(w in low for w in ("based", "fork", "extends", "derived", "built")):
+        if "基于" in text or RP.BASED_ON_WORDS.search(low):
             _based_on(reader, view)
-        if any(w in text for w in ("变体", "变种", "改进", "分支")) or any(
-            w in low for w in ("variant", "variation", "extension", "improved", "fork")
-        ):
+        if RP.VARIANT_WORDS_ZH.search(text) or RP.VARIANT_WORDS.search(low):
             _variants(reader, view)
         if "比" in text or "improve" in low:
             _better_than(reader, view)
-        if any(w in text for w in ("建立在", "基础", "前置", "前提", "先")) or any(
-            w in low for w in ("build", "built", "requires", "assumes", "needs")
-        ):
+        if RP.BUILDS_ON_WORDS_ZH.search(text) or RP.BUILDS_ON_WORDS.search(low):
             _builds_on(reader, view)
 
 

@@ -206,7 +206,9 @@ def _front_matter_links(fm: FrontMatter) -> list[Link]:
             for match in P.WIKI_LINK.finditer(text):
                 link = parse_wiki_link(match.group(2), embed=False, line=line)
                 if link.target:
-                    links.append(replace(link, front_matter_key=key))
+                    links.append(
+                        Link(link.target, link.line, link.kind, link.alias, link.heading, link.block, None, None, key)
+                    )
     return links
 
 
