@@ -1086,6 +1086,8 @@ def resolve_notes(
     for rule in rule_list:
         for parsed in parsed_notes:
             relations.extend(rule(parsed, index))
+    for parsed in parsed_notes:
+        parsed._rule_state = None  # only the rules above read it
     relations_config = config_of(rule_list)
     if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
         relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config)
