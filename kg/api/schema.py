@@ -10,18 +10,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import strawberry
+from graphql import ASTValidationRule, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
@@ -59,7 +59,12 @@ MAX_PAGE = 200
 MAX_SEARCH = 100
 
 
-DEPTH_RULE = create_validator(MAX_DEPTH, should_ignore=None)
+# QueryDepthLimiter's and MaxAliasesLimiter's rules, each made once: they build a rule class per instance
+# (per request), which would make every ValidationCache key new.
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_validator(MAX_DEPTH, should_ignore=None),
+    aliases_validator(MAX_ALIASES),
+]
 
 
 class CypherQueryCount(SchemaExtension):
@@ -246,10 +251,8 @@ class KgSchema(strawberry.Schema):
 schema = KgSchema(
     query=Query,
     extensions=[
-        # QueryDepthLimiter's rule, made once: a rule class per request would defeat ValidationCache.
-        lambda: AddValidationRules([DEPTH_RULE]),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
         # Clients send the same few documents: parse and validate each once (~10 ms per request).
         lambda: ParserCache(maxsize=256),
