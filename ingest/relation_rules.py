@@ -35,6 +35,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from kg.model import RelationType
@@ -218,6 +219,7 @@ RESERVED_KEYS = frozenset({"tags", "tag", "aliases", "alias", "title", "cssclass
 _KEY_SEPARATORS = re.compile(r"[\s\-_]+")
 
 
+@lru_cache(maxsize=8192)  # the same front matter keys and labels in every note
 def normalise_key(key: str) -> str:
     """`Depends On` → `depends_on`; `variant-of` → `variant_of`; `前置知识` stays."""
     return _KEY_SEPARATORS.sub("_", key.strip().casefold()).strip("_")
