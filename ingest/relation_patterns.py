@@ -138,6 +138,8 @@ BUILDS_ON_OBJECT_AFTER = re.compile(
 BASIS_OF = re.compile(
     r"(?:是|为|构成)[ \t]*(?P<rest>[^，。；;！？!?\n]{1,40}?)[ \t]*的(?:前置知识|前置|基础|前提)(?!知识[:：])"
 )
+# Every BASIS_OF match holds one of these: other lines skip its scan (it tries every 是/为).
+BASIS_OF_WORD = re.compile("的(?:前置|基础|前提)")
 # from-to: `从 A、B 到 C`, `from A to C`, chained by `再到` / `then to`.
 FROM_CUE = re.compile(r"从|\bfrom\b", re.I)
 TO_CUE = re.compile(
@@ -173,6 +175,9 @@ IMPLEMENTED_IN_CUE = re.compile(
     r"(?:开源|官方|参考)?实现(?:在|见于?|位于|可见于)|\bimplemented[ \t]+(?:in|by)\b|\bimplementations?[ \t]+in\b",
     re.I,
 )
+# What every match of the two patterns above holds: a line without them skips those (slow, re.I) scans.
+IMPLEMENT_WORD = re.compile("implement", re.I)
+IMPLEMENTED_IN_ZH = re.compile("实现(?:在|见|位于|可见于)")
 # based-on / variant: `基于 X`, `based on X`, `a fork of X`, `forked from X`, `extends X`, `derived from X`.
 BASED_ON_CUE = re.compile(
     r"基于|\bbased[ \t]+(?:up)?on\b|\b(?:a|the)[ \t]+fork[ \t]+of\b|\bforked[ \t]+from\b|\bextends\b|"

@@ -825,7 +825,9 @@ def _supports(reader: _NoteReader, view: View) -> None:
 
 def _implements(reader: _NoteReader, view: View) -> None:
     text = view.text
-    for cue in itertools.islice(RP.IMPLEMENTS_CUE.finditer(text), MAX_CUES_PER_LINE):
+    english = RP.IMPLEMENT_WORD.search(text) is not None
+    implements = RP.IMPLEMENTS_CUE.finditer(text) if english or "实现了" in text else iter(())
+    for cue in itertools.islice(implements, MAX_CUES_PER_LINE):
         if _negated(text, cue.start()):
             continue
         objects, end = reader.name_list_at(view, cue.end())
@@ -837,7 +839,8 @@ def _implements(reader: _NoteReader, view: View) -> None:
         for subject in reader.subjects(view, cue.start()) if objects else []:
             for obj in objects:
                 reader.emit("cue.implements", RelationType.IMPLEMENTS, subject, obj.key, view.line)
-    for cue in itertools.islice(RP.IMPLEMENTED_IN_CUE.finditer(text), MAX_CUES_PER_LINE):
+    implemented_in = RP.IMPLEMENTED_IN_CUE.finditer(text) if english or RP.IMPLEMENTED_IN_ZH.search(text) else iter(())
+    for cue in itertools.islice(implemented_in, MAX_CUES_PER_LINE):
         tools, _ = reader.name_list_at(view, cue.end())
         tools = reader.known(view, tools)
         if not tools:
@@ -958,7 +961,8 @@ def _builds_on(reader: _NoteReader, view: View) -> None:
         for subject in reader.subjects(view, cue.start()) if bases else []:
             for base in bases:
                 reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, base.key, subject, view.line)
-    for cue in itertools.islice(RP.BASIS_OF.finditer(text), MAX_CUES_PER_LINE):
+    basis_of = RP.BASIS_OF.finditer(text) if RP.BASIS_OF_WORD.search(text) else iter(())
+    for cue in itertools.islice(basis_of, MAX_CUES_PER_LINE):
         dependents = reader.objects(view, _names_filling(reader, view, cue.start("rest"), cue.end("rest")))
         for subject in reader.subjects(view, cue.start()) if dependents else []:
             for dependent in dependents:
