@@ -69,11 +69,11 @@ def compute_learning_path(
         return _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, None)
     version = reader.version()
     key = ("learningPath", tuple(targets_text), tuple(known_text), float(min_confidence), max_steps, vault)
-    kept = reader.snapshot.memo_get(version, key)
+    kept = reader.snapshot.get("paths", version, key)
     if isinstance(kept, LearningPath):
         return kept
     answer = _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, version)
-    reader.snapshot.memo_put(version, key, answer)
+    reader.snapshot.put("paths", version, key, answer)
     return answer
 
 

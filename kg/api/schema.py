@@ -95,13 +95,15 @@ class KeptAnswers(SchemaExtension):
             yield
             return
         key = ("answer", ctx.query, ctx.operation_name, json.dumps(ctx.variables or {}, sort_keys=True, default=str))
-        kept = snapshot.memo_get(version, key)
+        kept = snapshot.get("answers", version, key)
         if kept is not None:
             ctx.result = GraphQLExecutionResult(data=kept, errors=None)
         yield
         result = ctx.result
         if kept is None and isinstance(result, GraphQLExecutionResult) and not result.errors and result.data:
-            snapshot.memo_put(version, key, result.data)
+            # its size as JSON is the cost: a thousand-step path weighs a hundred small ones
+            size = len(json.dumps(result.data, ensure_ascii=False, separators=(",", ":"), default=str))
+            snapshot.put("answers", version, key, result.data, cost=size)
 
 
 async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:

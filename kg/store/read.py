@@ -389,14 +389,22 @@ class GraphSnapshot:
     """What the API derives from the whole graph, kept while the graph's version stays the same.
 
     Shared by every request of one app (thread-safe); a reader handed one resolves names in memory.
-    A new version (any sync that wrote something) drops everything kept for the old one."""
+    Kept values live in named LRU pools (`pools`: name -> (most entries, most total cost), a value's
+    cost being whatever its caller says, e.g. an answer's size). A new version (any sync that wrote
+    something) drops everything kept for the old one."""
 
-    def __init__(self, max_memo: int = 256) -> None:
+    DEFAULT_POOLS: Mapping[str, tuple[int, int]] = {
+        "paths": (64, 64),  # computed learning paths (cost 1 each)
+        "answers": (4096, 64 << 20),  # complete GraphQL answers, ≤ 64 MB of JSON per process
+    }
+
+    def __init__(self, pools: Mapping[str, tuple[int, int]] | None = None) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._spellings: SpellingIndex | None = None
-        self._memo: OrderedDict[Any, Any] = OrderedDict()
-        self.max_memo = max_memo
+        self._limits = dict(pools or self.DEFAULT_POOLS)
+        self._pools: dict[str, OrderedDict[Any, tuple[Any, int]]] = {name: OrderedDict() for name in self._limits}
+        self._costs: dict[str, int] = dict.fromkeys(self._limits, 0)
 
     def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
         with self._lock:  # one build per version, even under concurrent requests
@@ -405,27 +413,37 @@ class GraphSnapshot:
                 self._spellings = build()
             return self._spellings
 
-    def memo_get(self, version: str, key: Any) -> Any:
-        """What `memo_put` kept under `key` for this version, or None (least recently used goes first)."""
+    def get(self, pool: str, version: str, key: Any) -> Any:
+        """What `put` kept under `key` for this version, or None."""
         with self._lock:
-            if self._version != version or key not in self._memo:
+            kept = self._pools[pool]
+            if self._version != version or key not in kept:
                 return None
-            self._memo.move_to_end(key)
-            return self._memo[key]
+            kept.move_to_end(key)
+            return kept[key][0]
 
-    def memo_put(self, version: str, key: Any, value: Any) -> None:
+    def put(self, pool: str, version: str, key: Any, value: Any, cost: int = 1) -> None:
+        """Keep `value`; the least recently used go first when the pool is over its entries or cost."""
+        max_entries, max_cost = self._limits[pool]
+        if cost > max_cost:
+            return
         with self._lock:
             self._switch(version)
-            self._memo[key] = value
-            self._memo.move_to_end(key)
-            while len(self._memo) > self.max_memo:
-                self._memo.popitem(last=False)
+            kept = self._pools[pool]
+            if key in kept:
+                self._costs[pool] -= kept.pop(key)[1]
+            kept[key] = (value, cost)
+            self._costs[pool] += cost
+            while len(kept) > max_entries or self._costs[pool] > max_cost:
+                self._costs[pool] -= kept.popitem(last=False)[1][1]
 
     def _switch(self, version: str) -> None:
         if version != self._version:
             self._version = version
             self._spellings = None
-            self._memo = OrderedDict()
+            for kept in self._pools.values():
+                kept.clear()
+            self._costs = dict.fromkeys(self._limits, 0)
 
 
 def _probe(text: str) -> dict[str, Any]:

@@ -63,3 +63,21 @@ async def test_in_memory_resolution_answers_as_the_cypher_one(client: httpx.Asyn
         assert GraphReader(rl_vault).resolve(probes, vault) == GraphReader(rl_vault, snapshot=GraphSnapshot()).resolve(
             probes, vault
         )
+
+
+def test_kept_values_are_bounded_by_entries_and_cost_and_dropped_with_the_version() -> None:
+    from kg.store.read import GraphSnapshot
+
+    kept = GraphSnapshot({"p": (3, 100)})
+    for i in range(4):
+        kept.put("p", "v1", i, f"value {i}")
+    assert [kept.get("p", "v1", i) for i in range(4)] == [None, "value 1", "value 2", "value 3"]
+    kept.get("p", "v1", 1)  # used: now the most recent
+    kept.put("p", "v1", "big", "B", cost=99)  # over the cost: the least recently used go first
+    assert kept.get("p", "v1", 2) is None and kept.get("p", "v1", 3) is None
+    assert kept.get("p", "v1", 1) == "value 1" and kept.get("p", "v1", "big") == "B"
+    kept.put("p", "v1", "huge", "H", cost=101)  # never kept: more than the whole pool
+    assert kept.get("p", "v1", "huge") is None and kept.get("p", "v1", "big") == "B"
+    assert kept.get("p", "v2", "big") is None  # another version does not see it
+    kept.put("p", "v2", "x", "X")
+    assert kept.get("p", "v1", "big") is None and kept.get("p", "v2", "x") == "X"
