@@ -114,13 +114,6 @@ LABEL_CANDIDATE = re.compile(
     r"\n[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:[^\w\s]{1,4}[ \t]*)?(?:\*\*)?"
     r"([\w\u3400-\u9fff][\w\u3400-\u9fff \-]{0,24}?)(?:\*\*)?[ \t]*[:：](?![:：])"
 )
-# Which cue families a cue line may hold (substring tests on the line, lower-cased for the English
-# words; the families' own patterns then decide).
-BASED_ON_WORDS = re.compile("based|fork|extends|derived|built")
-VARIANT_WORDS_ZH = re.compile("变体|变种|改进|分支")
-VARIANT_WORDS = re.compile("variant|variation|extension|improved|fork")
-BUILDS_ON_WORDS_ZH = re.compile("建立在|基础|前置|前提|先")
-BUILDS_ON_WORDS = re.compile("build|built|requires|assumes|needs")
 # Every LABEL_CANDIDATE match holds one of these on its line: only such lines are tried.
 LABEL_COLON = re.compile(r"[:：]")
 
