@@ -124,6 +124,10 @@ _SUFFIXES_BY_LENGTH: tuple[tuple[str, str], ...] = tuple(
 _SUFFIXES_BY_LAST_CHAR: dict[str, tuple[tuple[str, str], ...]] = {}
 for _suffix, _kind in _SUFFIXES_BY_LENGTH:
     _SUFFIXES_BY_LAST_CHAR[_suffix[-1]] = (*_SUFFIXES_BY_LAST_CHAR.get(_suffix[-1], ()), (_suffix, _kind))
+# A name made only of CJK ideographs that does not end with one of these is its own concept key and
+# has no kind suffix to split off (concept_key and split_kind leave it as it is): a fast path for
+# the many CJK substrings relation rules try as names.
+KIND_SUFFIX_LAST_CHARS: frozenset[str] = frozenset(_SUFFIXES_BY_LAST_CHAR)
 _NAME_EDGE = " \t-_:：·—–/|｜,，、.。"
 # `强化学习` + `笔记`, not `强化` + `学习笔记`: suffixes starting with 学习 keep it after these.
 _LEARNING_COMPOUNDS: tuple[str, ...] = (

@@ -168,6 +168,9 @@ IMPLEMENTED_IN_CUE = re.compile(
     r"(?:开源|官方|参考)?实现(?:在|见于?|位于|可见于)|\bimplemented[ \t]+(?:in|by)\b|\bimplementations?[ \t]+in\b",
     re.I,
 )
+# CJK ideographs only (U+3400-U+9FFF): concept_key leaves such a name unchanged (no width, case,
+# separator or decoration to fold; the compatibility ideographs U+F900- are left out, NFKC maps them).
+CJK_IDEOGRAPHS = re.compile(r"[\u3400-\u9fff]+")
 # What every match of the two patterns above holds: a line without them skips those (slow, re.I) scans.
 IMPLEMENT_WORD = re.compile("implement", re.I)
 IMPLEMENTED_IN_ZH = re.compile("实现(?:在|见|位于|可见于)")

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from ingest import relation_patterns as RP
 from ingest.concepts import (
+    KIND_SUFFIX_LAST_CHARS,
     KIND_SUFFIXES,
     ConceptIndex,
     concept_key,
@@ -363,6 +364,9 @@ class _NoteReader:
         if not name:
             return None
         known = self._known
+        if name[-1] not in KIND_SUFFIX_LAST_CHARS and RP.CJK_IDEOGRAPHS.fullmatch(name):
+            # its own key, nothing to split off: the loop below would test `name` twice
+            return (None if is_boilerplate(name) else self.index.key_of(name)) if name in known else None
         for attempt in (name, split_kind(name)[0]):
             key = concept_key(attempt)
             if key in known:
