@@ -105,8 +105,15 @@ async def run_load(
         await asyncio.gather(
             *(_client(http, url, targets, c, time.perf_counter() + 30, 1, [], [], query) for c in range(clients))
         )
-        if warm_all:  # every target asked once first (not counted): the steady state between two ingests
-            await _client(http, url, targets, 0, time.perf_counter() + 600, len(targets), [], [], query)
+        if warm_all:  # every target asked first (not counted): the steady state between two ingests.
+            # By every client, so that each server worker process (connections are spread over them)
+            # has been asked everything.
+            await asyncio.gather(
+                *(
+                    _client(http, url, targets, c, time.perf_counter() + 900, len(targets), [], [], query)
+                    for c in range(clients)
+                )
+            )
         started = time.perf_counter()
         deadline = started + duration
         per_client = None if max_requests is None else max(1, max_requests // clients)
