@@ -330,3 +330,24 @@ def test_parse_cache_reparses_only_changed_notes_and_gives_the_same_graph(tmp_pa
     assert to_json(edited) == to_json(read_vault(vault))
     assert "Baseline" in {link.target for link in edited.notes["RL/GRPO/GRPO.md"].links}
     assert to_json(first) != to_json(edited)
+
+
+def test_read_vault_restores_the_garbage_collector_and_leaves_frozen_objects_frozen() -> None:
+    import gc
+
+    assert gc.isenabled()
+    read_vault(BASIC, rules=RULES)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read_vault(BASIC, rules=RULES)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # an application that froze its objects (pre-fork) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        read_vault(BASIC, rules=RULES)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
