@@ -29,13 +29,17 @@ SAMPLE_VAULT_NAME = "sample"
 
 
 def _start_local_neo4j(settings: Settings) -> None:
-    from kg.cli.neo4j import _server
+    from kg.cli.neo4j import local_neo4j
 
-    server = _server(settings)
+    server = local_neo4j(settings)
     if server.status().running:
         typer.echo(f"kg demo: local Neo4j already running at {server.bolt_uri}", err=True)
         return
-    typer.echo("kg demo: starting the local Neo4j (the first start builds the launcher: a few minutes)", err=True)
+    typer.echo(
+        "kg demo: starting the local Neo4j (the first start downloads its jars and builds the launcher: "
+        "about 30 s on a fast network, a few minutes on a slow one)",
+        err=True,
+    )
     try:
         uri = server.start()
     except LocalNeo4jError as error:

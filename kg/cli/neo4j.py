@@ -14,7 +14,7 @@ import typer
 
 from kg.cli.app import app
 from kg.cli.common import fail, load_settings
-from kg.local_neo4j import LocalNeo4j, LocalNeo4jError
+from kg.local_neo4j import DEFAULT_START_TIMEOUT_S, LocalNeo4j, LocalNeo4jError
 from kg.settings import Settings
 
 neo4j_app = typer.Typer(
@@ -41,7 +41,7 @@ def _fail(error: LocalNeo4jError) -> NoReturn:
     raise exit_
 
 
-def _server(
+def local_neo4j(
     settings: Settings,
     *,
     data_dir: Path | None = None,
@@ -51,6 +51,12 @@ def _server(
     heap: str | None = None,
     pagecache: str | None = None,
 ) -> LocalNeo4j:
+    """The local Neo4j the settings describe (KG_HOME, KG_NEO4J_*, NEO4J_USER/NEO4J_PASSWORD).
+
+    Each keyword, when given, overrides its setting, as the `kg neo4j start` options do;
+    `browser=False` leaves the HTTP connector (Neo4j Browser) off. Progress messages of a start
+    (the first-use launcher build) go to stderr. Nothing is started: call `.start()`.
+    """
     return LocalNeo4j(
         home=settings.home,
         data_dir=data_dir or settings.data_dir,
@@ -82,11 +88,14 @@ def start(
         str | None,
         typer.Option("--pagecache", help="Neo4j page cache, e.g. 2g. (default: KG_NEO4J_PAGECACHE or 2g)"),
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for Bolt to answer.")] = 120.0,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds to wait for Bolt to answer (a first-use launcher build not counted)."),
+    ] = DEFAULT_START_TIMEOUT_S,
 ) -> None:
     """Start Neo4j in the background; returns once Bolt answers and prints the Bolt URI."""
     settings = load_settings()
-    server = _server(
+    server = local_neo4j(
         settings,
         data_dir=data_dir,
         port=port,
@@ -122,7 +131,7 @@ def stop(
     ] = 60.0,
 ) -> None:
     """Stop the Neo4j serving the data dir (clean shutdown; data stays)."""
-    server = _server(load_settings(), data_dir=data_dir)
+    server = local_neo4j(load_settings(), data_dir=data_dir)
     try:
         stopped = server.stop(timeout=timeout)
     except LocalNeo4jError as error:
@@ -133,7 +142,7 @@ def stop(
 @neo4j_app.command()
 def status(data_dir: DataDirOption = None) -> None:
     """Say whether Neo4j is running for the data dir; exit code 0 if running, 1 if not."""
-    current = _server(load_settings(), data_dir=data_dir).status()
+    current = local_neo4j(load_settings(), data_dir=data_dir).status()
     if not current.running:
         typer.echo(f"stopped (data dir {current.data_dir})")
         raise typer.Exit(1)

@@ -66,6 +66,12 @@ _LOG_TAIL_LINES = 25
 # Extra seconds a stop may take when the JVM writes its class-data archive on exit (once per
 # launcher build and JDK): ~10 s on an idle 2-core machine, ~50 s measured under load 7.
 CDS_DUMP_ALLOWANCE_S = 180.0
+# How long `start` waits for Bolt after spawning the JVM (the launcher build, with its Maven
+# download, comes before and is not counted). A first JVM start, before any class-data archive,
+# took 12-16 s on an idle 2-core machine and 74 s under load 8; later starts 6-12 s. A healthy start
+# returns as soon as Bolt answers and a JVM that dies is reported at once, so the margin only
+# lengthens the wait for a start that hangs.
+DEFAULT_START_TIMEOUT_S = 300.0
 READY_LINE = "kg-neo4j: ready in "  # printed by the launcher (KgNeo4j.java) after the password is set
 
 
@@ -330,7 +336,7 @@ class LocalNeo4j:
         if self.http_port == self.bolt_port:
             raise LocalNeo4jError(f"the Bolt and HTTP ports must differ (both {self.bolt_port})")
 
-    def start(self, timeout: float = 120.0) -> str:
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> str:
         """Start Neo4j in the background and return its Bolt URI once `RETURN 1` answers over Bolt."""
         self._validate()
         self.data_dir.mkdir(parents=True, exist_ok=True)

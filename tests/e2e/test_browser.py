@@ -191,8 +191,10 @@ def test_browser_runs_the_readme_query_and_renders_what_comes_before_grpo(
     def result_frame(browser: Any) -> Any:
         for frame in browser.find_elements(By.CSS_SELECTOR, '[data-testid="frame"]'):
             command = frame.find_elements(By.CSS_SELECTOR, '[data-testid="frameCommand"]')
-            if command and "PREREQUISITE_OF*1..3" in command[0].text and frame.find_elements(
-                By.CSS_SELECTOR, "svg g.node text.caption"
+            if (
+                command
+                and "PREREQUISITE_OF*1..3" in command[0].text
+                and frame.find_elements(By.CSS_SELECTOR, "svg g.node text.caption")
             ):
                 return frame
         return False

@@ -22,6 +22,7 @@ from neo4j.exceptions import AuthError
 from typer.testing import CliRunner
 
 from kg.cli import app
+from kg.cli.neo4j import local_neo4j
 from kg.local_neo4j import LocalNeo4j, LocalNeo4jError, ensure_launcher, find_free_port, launcher_key
 from kg.local_neo4j.build import LAUNCHER_SOURCE_DIR
 from kg.settings import Settings
@@ -226,6 +227,24 @@ def test_short_password_and_bad_sizes_are_refused_before_anything_starts(tmp_pat
     result = _run_cli(["neo4j", "start", "--data-dir", str(tmp_path / "data"), "--heap", "lots"], env)
     assert result.returncode == 1
     assert result.stderr.strip() == "kg: bad heap size 'lots': use e.g. 512m or 2g"
+
+
+def test_local_neo4j_reads_the_settings_and_takes_overrides(tmp_path: Path) -> None:
+    settings = Settings(
+        KG_HOME=tmp_path / "home",
+        KG_NEO4J_BOLT_PORT=7700,
+        KG_NEO4J_HTTP_PORT=7701,
+        KG_NEO4J_HEAP="1g",
+        NEO4J_PASSWORD=PASSWORD,
+    )
+    server = local_neo4j(settings)
+    assert (server.home, server.data_dir) == (tmp_path / "home", tmp_path / "home" / "neo4j-data")
+    assert (server.bolt_port, server.http_port, server.heap, server.pagecache) == (7700, 7701, "1g", "2g")
+    assert server.browser_url == "http://127.0.0.1:7701/browser/"
+
+    other = local_neo4j(settings, data_dir=tmp_path / "d", port=7800, browser=False, pagecache="256m")
+    assert (other.data_dir, other.bolt_port, other.http_port, other.pagecache) == (tmp_path / "d", 7800, None, "256m")
+    assert not other.status().running  # nothing was started
 
 
 def test_launcher_key_changes_with_its_source(tmp_path: Path) -> None:
