@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from neo4j import Driver
 
-from ingest.vault import read_vault
+from ingest.relations import vault_rules
+from ingest.vault import DEFAULT_MAX_FILE_BYTES, ParseCache, RelationRule, read_vault
 from kg.model import Graph
 from kg.store.sync import ProgressCallback, SyncReport, VaultSync
 
@@ -19,8 +21,34 @@ class IngestResult:
     parse_seconds: float
 
 
+class RelationsConfigError(ValueError):
+    """The relations config file cannot be read or is wrong; the message names the file and the key."""
+
+
 def default_vault_name(root: Path) -> str:
     return root.resolve().name or "vault"
+
+
+def read_relations_rules(root: Path, relations_config: Path | None = None) -> list[RelationRule]:
+    """The rules `read_vault` runs for this vault under its relations config (see below)."""
+    try:
+        return vault_rules(root, relations_config)
+    except ValueError as exc:
+        raise RelationsConfigError(str(exc)) from None
+
+
+def read_vault_with_config(
+    root: Path,
+    *,
+    relations_config: Path | None = None,
+    cache: ParseCache | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> Graph:
+    """Read the vault under its relations config: `relations_config` if given, else the vault's own
+    `kg-relations.toml`, else the built-in table. A bad config file raises `RelationsConfigError` naming it,
+    before any note is read."""
+    rules = read_relations_rules(root, relations_config)
+    return read_vault(root, rules=rules, cache=cache, max_file_bytes=max_file_bytes)
 
 
 def ingest_vault(
@@ -30,12 +58,15 @@ def ingest_vault(
     database: str | None = None,
     vault_name: str | None = None,
     progress: ProgressCallback | None = None,
+    relations_config: Path | None = None,
+    cache: ParseCache | None = None,
 ) -> IngestResult:
-    """Parse the vault at `root` and bring its part of the database exactly up to date."""
-    import time
+    """Parse the vault at `root` and bring its part of the database exactly up to date.
 
+    `cache` (kept by long-running callers across runs) skips re-parsing notes whose bytes did not
+    change; a bad relations config raises `RelationsConfigError` before anything is written."""
     started = time.perf_counter()
-    graph = read_vault(root)
+    graph = read_vault_with_config(root, relations_config=relations_config, cache=cache)
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
     report = VaultSync(driver, database).sync(name, str(root.resolve()), graph, progress=progress)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ingest.relation_rules import CONFIG_FILE_NAME
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SKIP_DIRS = {".obsidian", ".git", ".trash"}
@@ -28,12 +30,14 @@ def parse_duration(text: str) -> float:
 
 
 def vault_snapshot(root: Path) -> Snapshot:
-    """Size and mtime of every markdown file: two snapshots differ iff something a re-ingest reads changed."""
+    """Size and mtime of every markdown file and of the vault's `kg-relations.toml`: two snapshots
+    differ iff something a re-ingest reads changed."""
     snap: Snapshot = {}
+    top = str(root)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
         for name in filenames:
-            if name.endswith((".md", ".markdown")):
+            if name.endswith((".md", ".markdown")) or (name == CONFIG_FILE_NAME and dirpath == top):
                 full = os.path.join(dirpath, name)
                 try:
                     st = os.stat(full)

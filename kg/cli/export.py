@@ -1,6 +1,7 @@
 """`kg export VAULT --format json|graphml [--output FILE]`: read a vault, write its graph (no database).
 
-Exit codes: 0 done, 65 the vault is not a readable folder, 1 the output cannot be written.
+Exit codes: 0 done, 65 the vault is not a readable folder or its relations config is bad, 1 the output
+cannot be written.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Annotated
 import typer
 
 from ingest.export import write_graph
-from ingest.vault import DEFAULT_MAX_FILE_BYTES, read_vault
+from ingest.vault import DEFAULT_MAX_FILE_BYTES
 from kg.cli.app import app
-from kg.cli.common import EXIT_DATA_ERROR, fail
+from kg.cli.common import EXIT_DATA_ERROR, fail, load_settings
+from kg.pipeline import RelationsConfigError, read_vault_with_config
 
 
 class ExportFormat(StrEnum):
@@ -35,6 +37,13 @@ def export(
     max_file_bytes: Annotated[
         int, typer.Option("--max-file-bytes", help="Notes larger than this are skipped and reported.", min=1)
     ] = DEFAULT_MAX_FILE_BYTES,
+    relations_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--relations-config",
+            help="Relation-key config (TOML). Default: KG_RELATIONS_CONFIG, else the vault's kg-relations.toml.",
+        ),
+    ] = None,
 ) -> None:
     """Read VAULT into a graph of notes, concepts and relations and write it out; nothing is stored."""
     root = vault.expanduser()
@@ -42,7 +51,11 @@ def export(
         raise fail(f"vault {str(vault)!r} does not exist", EXIT_DATA_ERROR)
     if not root.is_dir():
         raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
-    graph = read_vault(root, max_file_bytes=max_file_bytes)
+    relations_config = relations_config or load_settings().relations_config
+    try:
+        graph = read_vault_with_config(root, relations_config=relations_config, max_file_bytes=max_file_bytes)
+    except RelationsConfigError as exc:  # a bad relations config: the message names the file and the key
+        raise fail(str(exc), EXIT_DATA_ERROR) from None
     if output is None:
         write_graph(graph, sys.stdout, fmt.value)
         sys.stdout.flush()

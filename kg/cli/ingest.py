@@ -1,8 +1,10 @@
 """`kg ingest VAULT`: parse a vault and bring its part of Neo4j exactly up to date.
 
 Once, every N minutes (`--every 15m`) or on change (`--watch`). Exit codes (for cron/systemd):
-0 done, 65 the vault is not a readable folder, 69 Neo4j unreachable, 75 another ingest of this
-vault holds the lock (try later), 1 anything else.
+0 done, 65 the vault is not a readable folder or its relations config is bad, 69 Neo4j unreachable
+or lost during the run (nothing of the run is kept: the graph is the previous one), 75 another ingest
+of this vault holds the lock or Neo4j refused the run for a transient reason (try later), 1 anything
+else.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Annotated
 
 import typer
 from neo4j import Driver, GraphDatabase
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
+from ingest.vault import ParseCache
 from kg.cli.app import app
-from kg.cli.common import EXIT_DATA_ERROR, EXIT_TEMPFAIL, connect, fail, load_settings
-from kg.pipeline import IngestResult, default_vault_name, ingest_vault
+from kg.cli.common import EXIT_DATA_ERROR, EXIT_TEMPFAIL, EXIT_UNAVAILABLE, connect, fail, load_settings
+from kg.pipeline import IngestResult, RelationsConfigError, default_vault_name, ingest_vault, read_relations_rules
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
 from kg.store.sync import IngestLockedError, VaultSync
@@ -26,13 +29,22 @@ from kg.store.sync import IngestLockedError, VaultSync
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _log(message: str) -> None:
     typer.echo(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} kg ingest: {message}", err=True)
 
 
-def _run_once(driver: Driver, settings: Settings, root: Path, vault_name: str, interactive: bool) -> IngestResult:
+def _run_once(
+    driver: Driver, settings: Settings, root: Path, vault_name: str, config: Path | None, interactive: bool
+) -> IngestResult:
     if not interactive:
-        return ingest_vault(driver, root, database=settings.neo4j_database, vault_name=vault_name)
+        return ingest_vault(
+            driver, root, database=settings.neo4j_database, vault_name=vault_name, relations_config=config
+        )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -45,7 +57,12 @@ def _run_once(driver: Driver, settings: Settings, root: Path, vault_name: str, i
             bar.update(task, completed=done, total=total)
 
         return ingest_vault(
-            driver, root, database=settings.neo4j_database, vault_name=vault_name, progress=progress
+            driver,
+            root,
+            database=settings.neo4j_database,
+            vault_name=vault_name,
+            progress=progress,
+            relations_config=config,
         )
 
 
@@ -73,6 +90,13 @@ def ingest(
     problems: Annotated[
         bool, typer.Option("--problems", help="Print every problem found in the vault (path: reason).")
     ] = False,
+    relations_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--relations-config",
+            help="Relation-key config (TOML). Default: KG_RELATIONS_CONFIG, else the vault's kg-relations.toml.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes nothing."""
     root = vault.expanduser()
@@ -86,6 +110,11 @@ def ingest(
     except ValueError as exc:
         raise fail(str(exc), 2) from None
     settings = load_settings()
+    config = relations_config or settings.relations_config
+    try:
+        read_relations_rules(root, config)  # a bad config is named before Neo4j is even asked
+    except RelationsConfigError as exc:
+        raise fail(str(exc), EXIT_DATA_ERROR) from None
     vault_name = name or default_vault_name(root)
     interactive = sys.stderr.isatty() and interval is None and not watch
 
@@ -94,9 +123,26 @@ def ingest(
         try:
             if break_lock:
                 VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
-            result = _run_once(driver, settings, root, vault_name, interactive)
+            result = _run_once(driver, settings, root, vault_name, config, interactive)
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
+        except RelationsConfigError as exc:  # the config file changed under us and is now bad
+            raise fail(str(exc), EXIT_DATA_ERROR) from None
+        except TransientError as exc:
+            raise fail(
+                f"Neo4j at {settings.neo4j_uri} refused the ingest for now ({_first_line(exc)}); "
+                "nothing was written, try again later",
+                EXIT_TEMPFAIL,
+            ) from None
+        except (ServiceUnavailable, SessionExpired, DriverError, OSError) as exc:
+            raise fail(
+                f"lost Neo4j at {settings.neo4j_uri} during the ingest ({_first_line(exc)}); "
+                "nothing of this run was kept, re-run when Neo4j is back",
+                EXIT_UNAVAILABLE,
+            ) from None
+        except Neo4jError as exc:
+            reason = _first_line(exc)
+            raise fail(f"Neo4j at {settings.neo4j_uri} failed the ingest ({reason}); nothing was written") from None
         finally:
             driver.close()
         _log(_summary(result))
@@ -104,11 +150,17 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, interval, quiet_s, break_lock)
+    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock)
 
 
 def _run_forever(
-    settings: Settings, root: Path, vault_name: str, interval: float | None, debounce_s: float, break_lock: bool
+    settings: Settings,
+    root: Path,
+    vault_name: str,
+    config: Path | None,
+    interval: float | None,
+    debounce_s: float,
+    break_lock: bool,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time)."""
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
@@ -116,6 +168,7 @@ def _run_forever(
     mode = f"every {interval:g}s" if interval is not None else "on change"
     _log(f"watching {root} ({mode}) into {settings.neo4j_uri} as vault {vault_name!r}")
     snapshot = vault_snapshot(root)
+    cache = ParseCache()  # notes whose bytes did not change are not parsed again
     try:
         if break_lock:
             VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
@@ -123,16 +176,25 @@ def _run_forever(
             delays = backoff_delays()
             while True:
                 try:
-                    result = ingest_vault(driver, root, database=settings.neo4j_database, vault_name=vault_name)
+                    result = ingest_vault(
+                        driver,
+                        root,
+                        database=settings.neo4j_database,
+                        vault_name=vault_name,
+                        relations_config=config,
+                        cache=cache,
+                    )
                     _log(_summary(result))
+                    break
+                except RelationsConfigError as exc:  # the relations config was edited into a bad state: wait for a fix
+                    _log(f"{exc}; skipping this run, the graph is unchanged")
                     break
                 except IngestLockedError as exc:
                     delay = delays()
                     _log(f"{exc}; retrying in {delay:g}s")
                 except (*_RETRYABLE, Neo4jError) as exc:
                     delay = delays()
-                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    _log(f"Neo4j at {settings.neo4j_uri} unavailable ({reason}); retrying in {delay:g}s")
+                    _log(f"Neo4j at {settings.neo4j_uri} unavailable ({_first_line(exc)}); retrying in {delay:g}s")
                 time.sleep(delay)
             if interval is not None:
                 time.sleep(interval)
