@@ -92,6 +92,8 @@ BASED_ON_KIND = re.compile(
     r"[ \t]*的[^，。；,;\n]{0,12}?(?:框架|库|工具|模型|方法|算法|系统|实现|版本|分支|项目|平台|引擎|fork|framework|library|model)",  # noqa: E501
     re.I,
 )
+# What may close a `基于 X 的<kind>` phrase that stands alone: a date, a link's leftovers, then the clause's end.
+KIND_PHRASE_END = re.compile(r"[ \t\d.\-/:：()（）]*(?:$|[，。；,;！!？?|—–])")
 # Where a clause starts: after a sentence/clause break or a colon.
 CLAUSE_BREAK = re.compile(r"[，。；;！？!?：:]|,[ \t]|\.[ \t]")
 # Characters that may stand right before/after a name that an arrow joins.
@@ -127,9 +129,13 @@ BUILDS_ON_OBJECT_AFTER = re.compile(
     r"建立在|以(?=[^，。；\n]{1,30}为基础)",
     re.I,
 )
-# `X 是 S 的基础/前置/前提`: X before S.
+# `Building on X, Y …` / `Built on X, Y …`: a participle opening the clause; its subject follows the comma.
+BUILDS_ON_PARTICIPLE = re.compile(r"(?:building|built)\b", re.I)
+UP_TO_COMMA = re.compile(r"[^,，\n]{0,40}?[,，][ \t]*")
+# `X 是 S 的基础/前置/前提`: X before S (`成为` is one verb, not `成` + `为`).
 BASIS_OF = re.compile(
-    r"(?:是|为|构成)[ \t]*(?P<rest>[^，。；;！？!?\n]{1,40}?)[ \t]*的(?:前置知识|前置|基础|前提)(?!知识[:：])"
+    r"(?:成为|是|(?<!成)为|构成)[ \t]*(?P<rest>[^，。；;！？!?\n]{1,40}?)[ \t]*"
+    r"的(?:前置知识|前置|基础|前提)(?!知识[:：])"
 )
 # Every BASIS_OF match holds one of these: other lines skip its scan (it tries every 是/为).
 BASIS_OF_WORD = re.compile("的(?:前置|基础|前提)")
@@ -141,6 +147,12 @@ TO_CUE = re.compile(
 THEN_TO_CUE = re.compile(
     r"[ \t]*(?:，|,)?[ \t]*(?:再到|然后到|最后到|\bthen[ \t]+to\b|\band[ \t]+then[ \t]+to\b)[ \t]*", re.I
 )
+# `从 FFN 到 LN 的输入`, `从 zero-shot 到 few-shot 的更大增益`: a flow or a gain between two things, not an order.
+FROM_TO_FLOW = re.compile(
+    r"[ \t]*的[^，。；,;\n]{0,6}?(?:输入|输出|增益|收益|提升|差距|映射|转换|变化|迁移|梯度|信息流|数据流)"
+)
+# `从 CNN 到 Transformer 均依赖此机制`: a range ("all of them, from A to B"), not an order.
+FROM_TO_RANGE = re.compile(r"[ \t]*(?:均|都|全都|皆|一律|无一|\balike\b)", re.I)
 # arrows between names (headings and list items).
 ARROW = re.compile(r"→|⟶|⇒|➔|➡️?|->|=>")  # no surrounding `[ \t]*`: finditer would go quadratic on indentation
 # Text after an arrow that makes it navigation: `→ 另见 [[…]]`, `→ 详见`, `→ see`.
@@ -160,6 +172,39 @@ SUCH_AS = re.compile(
     r"[^，。；;\n]{0,16}?(?:[，,][ \t]*)?(?:例如|比如|如|包括|包含|such[ \t]+as|including|e\.g\.,?)[ \t]*[:：]?[ \t]*",
     re.I,
 )
+# General-purpose platforms: languages, deep-learning frameworks, runtimes, export formats, hardware.
+# "Implemented in PyTorch" or a detector that "supports ONNX, TensorRT" does not make them implementations
+# of an algorithm: the code runs on them.
+PLATFORM_NAME = re.compile(
+    r"^(?:python|c\+\+|cuda|rocm|triton|pytorch|torch|tensorflow|tf|jax|keras|mxnet|paddle(?:paddle)?|numpy|"
+    r"onnx(?:[ \t-]?runtime)?|tensorrt|ncnn|openvino|core[ \t]?ml|tflite|tensorflow[ \t]lite|mnn|tvm|"
+    r"cpu|gpu|tpu|npu|android|ios|linux|windows|macos)s?$",
+    re.I,
+)
+# Tasks and abilities (`支持实例分割`, `支持长度外推`, `supports zero-shot detection`): what a model or a
+# dataset is good for, not an algorithm a tool implements.
+TASK_NAME = re.compile(
+    r"(?:分割|检测|分类|识别|外推|翻译|问答|跟踪)$|\b(?:segmentation|detection|classification|recognition|"
+    r"extrapolation|translation|answering|tracking)$",
+    re.I,
+)
+# A Latin name followed by a lower-case word: `supports zero-shot data editing`, `based on the RPN
+# proposals`: the name only qualifies the real object (the Latin twin of `支持 X 的 …`) …
+NEXT_LOWER_WORD = re.compile(r"[ \t]+([a-z][a-z\-]*)")
+# … unless the word is a function word or a head that keeps the name the object (`supports PPO training`,
+# `based on the Transformer architecture`).
+NOT_QUALIFYING_WORDS = frozenset(
+    (
+        "and", "or", "as", "in", "on", "with", "for", "via", "through", "by", "to", "from", "at", "out", "of",
+        "natively", "also", "too", "well", "which", "that", "but", "while", "since", "because", "etc", "is", "are",
+        "was", "were", "has", "have", "training", "fine-tuning", "finetuning", "algorithm", "algorithms", "method",
+        "methods", "architecture", "architectures", "framework", "frameworks", "model", "models", "backbone",
+        "backbones", "codebase", "library", "implementation", "style", "family", "series", "paper", "loss",
+        "objective", "recipe", "pipeline",
+    )
+)  # fmt: skip
+# `SSD 中使用的 OHEM`, `X 里的`: a Chinese name followed by where-phrases and `的` qualifies the real object.
+FOLLOWED_BY_DE = re.compile(r"[ \t]*(?:(?:中|里|内|之中|上)[ \t]*(?:使用|采用|用到|提出|引入)?[ \t]*)?的")
 IMPLEMENTS_CUE = re.compile(
     r"实现了|\bimplements\b|\bis[ \t]+(?:an?|the)[ \t]+(?:[\w\-]+[ \t]+){0,2}implementation[ \t]+of\b", re.I
 )
@@ -179,6 +224,13 @@ BASED_ON_CUE = re.compile(
     r"基于|\bbased[ \t]+(?:up)?on\b|\b(?:a|the)[ \t]+fork[ \t]+of\b|\bforked[ \t]+from\b|\bextends\b|"
     r"\bderived[ \t]+from\b|\bbuilt[ \t]+(?:on[ \t]+top[ \t]+of)\b",
     re.I,
+)
+# What may follow the base of `基于 X`: the end of the clause, `的`, a kind (`框架`, `架构`), a verb of
+# building (`开发`, `改进`), or more of a Latin name. Anything else (`基于 LLM 自动生成`, `基于深度监督损失为…`,
+# `基于自动驾驶需求制定`) uses X or names a larger object: not "S is a variant of X".
+BASED_ON_FOLLOW = re.compile(
+    r"[ \t]*(?:$|[，。；,.;:：）)、!！?？|]|的|框架|架构|模型|库|代码|版本|仓库|项目|开发|构建|设计|搭建|"
+    r"改进|修改|改造|扩展|衍生|实现|训练|微调|预训练|而来|而成|之上|[A-Za-z0-9])"
 )
 # `S 是 X 的变体 / 一种变体 / 改进版`; English `S is a variant of X`.
 VARIANT_OF_ZH = re.compile(
@@ -229,6 +281,17 @@ VARIANTS_HEADING = re.compile(
     r"^(?:variants|variations)[ \t]+of[ \t]+(?P<base2>.+)$|^(?P<base3>.+?)[ \t]+(?:variants|variations|family)$",
     re.I,
 )
+# A base that names no concept of its own (`## 关键变体`, `### Architecture Variants`, `## 主要变体`): the
+# variants are of the section's (or the note's) concept.
+GENERIC_VARIANT_BASE = re.compile(
+    r"^(?:关键|主要|常见|其他|其它|重要|典型|经典|核心|代表性?的?|一些|几种|各种|key|main|common|other|notable|major|"
+    r"popular|architecture|architectures|model|models|network|networks|模型|架构|网络|结构|[ \t])*$",
+    re.I,
+)
+# The English word of a bilingual heading (`Architecture Variants 架构变体`): the base is what comes before it.
+VARIANTS_WORD = re.compile(r"\b(?:variants|variations)\b", re.I)
+# A bold label that opens a list item (`- **文档**: …`, `- **视觉版**：…`): an aspect of the section, not a variant.
+BOLD_LABEL_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\*\*|__)[^*_\n]{1,40}(?:\*\*|__)[ \t]*[:：]")
 # A table column header that names tools.
 TOOL_COLUMN = re.compile(
     r"^(?:框架|引擎|推理引擎|工具|库|项目|系统|平台|实现|开源实现|framework|engine|tool|library|lib|project|system|implementation)s?$",

@@ -237,6 +237,7 @@ class _NoteReader:
         self._heading_lines = parsed._heading_lines
         self._heading_parent = shared[2]
         self._heading_subject: dict[int, str | None] = {}
+        self._table_lines: set[int] | None = None
 
     # emitting ----------------------------------------------------------------------------------------
 
@@ -617,8 +618,8 @@ class _NoteReader:
         inherited = self.sentence_subject(view, start)
         if inherited is not None:
             return inherited
-        if long:
-            return []
+        if long or self.in_table(view.line):
+            return []  # a table row speaks about its own first cell, not the section (`| [[XPOS]] | 支持长度外推 |`)
         subject = self.section_subject(view.line)
         return [subject] if subject else []
 
@@ -641,13 +642,23 @@ class _NoteReader:
             return [name.key]
         return None
 
-    def has_own_subject(self, view: View, cue_start: int) -> bool:
-        """Whether the clause (or its sentence) names who the cue is about, rather than falling back."""
+    def in_table(self, line: int) -> bool:
+        if self._table_lines is None:
+            self._table_lines = {row.line for row in self.parsed.scan.table_rows}
+        return line in self._table_lines
+
+    def clause_core(self, view: View, cue_start: int) -> str:
+        """The words of the cue's clause before it (its own subject, if any)."""
         start = self.clause_start(view, cue_start)
         clause = view.text[start:cue_start]
         tail = RP.SUBJECT_TAIL.search(clause)
-        core = clause[: tail.start() if tail else len(clause)].strip()
-        return bool(core) or self.sentence_subject(view, start) is not None
+        return clause[: tail.start() if tail else len(clause)].strip()
+
+    def has_own_subject(self, view: View, cue_start: int) -> bool:
+        """Whether the clause (or its sentence) names who the cue is about, rather than falling back."""
+        if self.clause_core(view, cue_start):
+            return True
+        return self.sentence_subject(view, self.clause_start(view, cue_start)) is not None
 
     def cue_inside_name(self, view: View, cue_start: int, cue_end: int) -> bool:
         """`支持向量机`, `基于人类反馈的强化学习（RLHF）`: the cue word is part of a concept's name."""
@@ -788,8 +799,31 @@ def _label(reader: _NoteReader, view: View) -> None:
 
 
 def _followed_by_de(text: str, end: int) -> bool:
-    rest = text[end:].lstrip(" \t")
-    return rest.startswith("的")
+    """`支持多模态模型的 RL 训练`, `SSD 中使用的 OHEM`: the names only qualify the real object."""
+    return RP.FOLLOWED_BY_DE.match(text, end) is not None
+
+
+def _qualified_by_next_word(text: str, end: int) -> bool:
+    """`supports zero-shot data editing`, `based on the RPN proposals`: a Latin name followed by a
+    lower-case word that makes it a modifier of the real object."""
+    if end <= 0 or not (text[end - 1].isascii() and (text[end - 1].isalnum() or text[end - 1] in "+)")):
+        return False
+    word = RP.NEXT_LOWER_WORD.match(text, end)
+    return word is not None and word.group(1) not in RP.NOT_QUALIFYING_WORDS
+
+
+def _surface(view: View, name: Name) -> str:
+    """The text a name was read from, without the parenthetical after it."""
+    text = view.text[name.start : name.end]
+    for opener in ("（", "("):
+        at = text.find(opener)
+        if at > 0:
+            text = text[:at]
+    return text.strip()
+
+
+def _is_platform(view: View, name: Name) -> bool:
+    return RP.PLATFORM_NAME.match(_surface(view, name)) is not None
 
 
 def _negated(text: str, start: int) -> bool:
@@ -813,13 +847,17 @@ def _supports(reader: _NoteReader, view: View) -> None:
                 objects, _ = reader.name_list_at(view, middle.end(), filler=False)
         else:
             objects, end = reader.name_list_at(view, pos)
-            if objects and _followed_by_de(text, end):
-                continue  # `支持多模态模型的 RL 训练`: the name only qualifies the real object
+            if objects and (_followed_by_de(text, end) or _qualified_by_next_word(text, end)):
+                continue  # `支持多模态模型的 RL 训练`, `supports zero-shot data editing`: a qualifier only
             if not objects:
                 such_as = RP.SUCH_AS.match(text, pos)
                 if such_as is not None:
                     objects, _ = reader.name_list_at(view, such_as.end())
-        objects = reader.objects(view, objects)
+        # `支持 ONNX、TensorRT` (runs on a platform), `支持实例分割` (a task): nothing implemented
+        objects = [
+            o for o in reader.objects(view, objects)
+            if not _is_platform(view, o) and not RP.TASK_NAME.search(_surface(view, o))
+        ]  # fmt: skip
         if not objects:
             continue
         for subject in reader.subjects(view, cue.start()):
@@ -846,7 +884,7 @@ def _implements(reader: _NoteReader, view: View) -> None:
     implemented_in = RP.IMPLEMENTED_IN_CUE.finditer(text) if english or RP.IMPLEMENTED_IN_ZH.search(text) else iter(())
     for cue in itertools.islice(implemented_in, MAX_CUES_PER_LINE):
         tools, _ = reader.name_list_at(view, cue.end())
-        tools = reader.known(view, tools)
+        tools = [t for t in reader.known(view, tools) if not _is_platform(view, t)]  # `implemented in PyTorch`
         if not tools:
             continue
         for subject in reader.subjects(view, cue.start()):
@@ -862,8 +900,12 @@ def _based_on(reader: _NoteReader, view: View) -> None:
         bases, end = reader.name_list_at(view, cue.end())
         if not bases or len(reader.objects(view, bases)) < len(bases):
             continue
+        if cue.group(0) == "基于" and not RP.BASED_ON_FOLLOW.match(text, end):
+            continue  # `基于 LLM 自动生成`, `基于自动驾驶需求制定`: X is used, or qualifies the real base
+        if cue.group(0) != "基于" and _qualified_by_next_word(text, end):
+            continue  # `based on the RPN proposals`
         subjects = reader.subjects(view, cue.start())
-        if not reader.has_own_subject(view, cue.start()) and not RP.BASED_ON_KIND.match(text, end):
+        if not reader.has_own_subject(view, cue.start()) and not _defines_kind(text, end):
             continue  # `基于 GLUE 的结果`: something else is based on X, not the section's concept
         if len(bases) == 1:
             for subject in subjects:
@@ -872,6 +914,14 @@ def _based_on(reader: _NoteReader, view: View) -> None:
             for subject in subjects:
                 for base in bases:
                     reader.emit("cue.built_with", RelationType.RELATED_TO, subject, base.key, view.line)
+
+
+def _defines_kind(text: str, end: int) -> bool:
+    """`基于 X 的<框架/模型…>` standing alone (a title, a one-line definition: the note's concept). When the
+    phrase goes on as a sentence's subject (`基于经验回放的深度RL算法在 Atari 上取得了…`, `基于MAML的模型
+    被证明…`), it speaks of other works built on X, not of the note's concept."""
+    kind = RP.BASED_ON_KIND.match(text, end)
+    return kind is not None and RP.KIND_PHRASE_END.match(text, kind.end()) is not None
 
 
 def _names_filling(reader: _NoteReader, view: View, start: int, end: int) -> list[Name]:
@@ -960,9 +1010,23 @@ def _builds_on(reader: _NoteReader, view: View) -> None:
     for cue in itertools.islice(RP.BUILDS_ON_OBJECT_AFTER.finditer(text), MAX_CUES_PER_LINE):
         if _negated(text, cue.start()):
             continue
-        bases, _ = reader.name_list_at(view, cue.end())
+        bases, end = reader.name_list_at(view, cue.end())
         bases = reader.objects(view, bases)
-        for subject in reader.subjects(view, cue.start()) if bases else []:
+        if not bases:
+            continue
+        subjects: list[str]
+        if RP.BUILDS_ON_PARTICIPLE.match(cue.group(0)) and not reader.clause_core(view, cue.start()):
+            # `Building on CoT's framework, numerous techniques …`: the subject follows the comma
+            # (`Building on S4, Mamba adds …` reads as one list: its last name after a comma is the subject)
+            if len(bases) >= 2 and any(c in text[bases[-2].end : bases[-1].start] for c in ",，"):
+                subjects, bases = [bases[-1].key], bases[:-1]
+            else:
+                comma = RP.UP_TO_COMMA.match(text, end)
+                after = reader.name_at(view, comma.end(), new=False) if comma else None
+                subjects = [after.key] if after is not None else []
+        else:
+            subjects = reader.subjects(view, cue.start())
+        for subject in subjects:
             for base in bases:
                 reader.emit("cue.builds_on", RelationType.PREREQUISITE_OF, base.key, subject, view.line)
     basis_of = RP.BASIS_OF.finditer(text) if RP.BASIS_OF_WORD.search(text) else iter(())
@@ -993,6 +1057,8 @@ def _from_to(reader: _NoteReader, view: View) -> None:
         targets, end = reader.name_list_at(view, to.end(), filler=False)
         if len(accept(view, targets)) < len(targets):
             continue
+        if RP.FROM_TO_FLOW.match(text, end) or RP.FROM_TO_RANGE.match(text, end):
+            continue  # `从 FFN 到 LN 的输入` (a flow), `从 CNN 到 Transformer 均…` (a range): no order
         while targets:
             for source in sources:
                 for target in targets:
@@ -1094,7 +1160,9 @@ def _cues(reader: _NoteReader) -> None:
         if not view.text.strip():
             continue
         is_heading = line in heading_lines
-        if (is_heading or line in list_lines) and config.enabled("cue.arrow"):
+        # A heading arrow orders chapters of an outline; in a paper's heading (`#### SA → MLP.`, an ablation)
+        # or a how-to's (`# PDF Ingest — Download → Convert`) it is a replacement or a pipeline.
+        if ((is_heading and parsed.outline) or line in list_lines) and config.enabled("cue.arrow"):
             _arrows(reader, view, heading=is_heading)
         text = view.text
         low = text.lower()
@@ -1130,8 +1198,28 @@ def _cues(reader: _NoteReader) -> None:
 # --- structure ---------------------------------------------------------------------------------------------
 
 
+MIN_TOC_LINKS = 3  # links to the note's own headings that make a table of contents
+TOC_NOTE_TYPES = ("toc", "outline", "book", "contents", "index", "moc")
+
+
+def _has_table_of_contents(parsed: ParsedNote) -> bool:
+    """A note typed as an outline/TOC, or one that lists its own sections as heading links."""
+    kind = parsed.front_matter_data.get("type")
+    if parsed.note.kind in TOC_NOTE_TYPES or (isinstance(kind, str) and kind.strip().casefold() in TOC_NOTE_TYPES):
+        return True
+    own_heading_links = 0
+    for link in parsed.note.links:
+        if not link.target and link.heading and link.front_matter_key is None:
+            own_heading_links += 1
+            if own_heading_links >= MIN_TOC_LINKS:
+                return True
+    return False
+
+
 def _is_ordered_note(parsed: ParsedNote) -> bool:
-    """A roadmap (by type, tag, title or its opening lines) or a table of contents with numbered sections."""
+    """A roadmap (by type, tag, title or its opening lines) or a table of contents with numbered sections.
+    Numbered headings alone do not make an order: a team guide (`## 2. 环境与工具`) or a spec numbers its
+    sections too, and its sections are not things to learn one after another."""
     note = parsed.note
     if note.kind == "roadmap":
         return True
@@ -1150,7 +1238,7 @@ def _is_ordered_note(parsed: ParsedNote) -> bool:
         for h in parsed.scan.headings
         if h.level >= 2 and RP.NUMBERED_HEADING.match(strip_decorations_keep_numbers(h.text))
     )
-    return numbered >= 3
+    return numbered >= 3 and _has_table_of_contents(parsed)
 
 
 def strip_decorations_keep_numbers(text: str) -> str:
@@ -1224,13 +1312,17 @@ def _variants_headings(reader: _NoteReader) -> None:
         if match is None:
             continue
         base_text = match.group("base") or match.group("base2") or match.group("base3") or ""
-        base_text = base_text.strip()
+        base_text = RP.VARIANTS_WORD.split(base_text)[0]  # `Architecture Variants 架构变体` → `Architecture`
+        numbered = RP.NUMBERED_HEADING.match(base_text.strip())
+        base_text = base_text.strip()[numbered.end() if numbered else 0 :].strip()
         view = reader.view(heading.line)
         base: str | None = None
         span_keys = [s.key for s in view.spans if s.key and not s.nav]
         if span_keys:
             base = span_keys[0]
-        elif base_text:
+        elif RP.GENERIC_VARIANT_BASE.match(base_text):
+            base = reader.section_subject(heading.line)  # `## 关键变体` in the BatchNorm note: its variants
+        else:
             candidates = names_in(base_text)
             if candidates:
                 base = reader.resolve(candidates[0].name) or reader.ensure(candidates[0].name)
@@ -1243,6 +1335,8 @@ def _variants_headings(reader: _NoteReader) -> None:
         for item in items:
             if item.depth != top:
                 continue
+            if RP.BOLD_LABEL_ITEM.match(parsed.line_text(item.line)):
+                continue  # `- **文档**: …`, `- **视觉版**: [[ViT]]`: an aspect of the section, not a variant
             item_view = reader.view(item.line)
             lead = RP.LINE_LEAD.match(item_view.text)
             name = reader.name_at(item_view, lead.end() if lead else 0, filler=False)
