@@ -92,29 +92,41 @@ RULE_TABLE: tuple[RuleSpec, ...] = (
              "and direction come from the key table (前置知识 → prerequisite, 实现 → implemented by, …).",
              "> 前置知识：[[Transformer]]、[[Tokenization]]  ·  ← 前置：[[X]]  ·  Prerequisites: [[A]], [[B]]"),
     RuleSpec("cue.builds_on", Family.CUE, RelationType.PREREQUISITE_OF, 0.8,
-             "`S builds on X`, `S 建立在 X 之上`, `以 X 为基础`, `X 是 S 的基础`, `需要先了解 X`: X before S.",
+             "`S builds on X`, `S 建立在 X 之上`, `以 X 为基础`, `X 是/成为 S 的基础`, `需要先了解 X`: X before S. "
+             "`Building on X, S …` takes its subject after the comma.",
              "RoPE builds on [[Positional Encoding]] and [[Linear Algebra]]"),
     RuleSpec("cue.from_to", Family.CUE, RelationType.PREREQUISITE_OF, 0.6,
-             "`从 A、B 到 C`, `from A to C`: each A before each C (both must name concepts).",
+             "`从 A、B 到 C`, `from A to C`: each A before each C (both must name concepts); not a flow or a "
+             "gain (`从 FFN 到 LN 的输入`, `…的更大增益`) nor a range (`从 CNN 到 Transformer 均…`).",
              "从RLHF、PPO到GRPO  ·  from [[MDP]] to [[PPO]]"),
-    RuleSpec("cue.arrow", Family.CUE, RelationType.PREREQUISITE_OF, 0.6,
-             "`A → B` (also `->`, `⇒`) between two concept names in a heading or a list item's name part; "
-             "an arrow to a MOC, a heading link or `另见` is navigation, not order.",
+    # antiai: 0 of 4 right before (`#### SA → MLP.` in a paper, `# PDF Ingest — Download → Convert`)
+    RuleSpec("cue.arrow", Family.CUE, RelationType.PREREQUISITE_OF, 0.5,
+             "`A → B` (also `->`, `⇒`) between two concept names in a heading of an outline note (MOC, roadmap, "
+             "TOC) or a list item's name part; an arrow to a MOC, a heading link or `另见` is navigation, not "
+             "order, and in a paper's or a how-to's heading it is a replacement or a pipeline step.",
              "## 第四章 微调训练（SFT → RL）  ·  - [[Advantage Function]] → [[GAE]]"),
     RuleSpec("cue.in_order", Family.CUE, RelationType.PREREQUISITE_OF, 0.6,
              "`按顺序：A、B、C`, `依次`, `in order: A, B, C`: each listed concept before the next.",
              "按顺序：[[MDP]]、[[价值函数]]、[[Policy Gradient]]"),
-    RuleSpec("cue.supports", Family.CUE, RelationType.IMPLEMENTS, 0.8,
-             "`S 支持 X`, `S supports X` (S: the clause subject, else the section's or note's concept).",
+    # antiai: 3 right, 7 wrong, 2 unsure of 12 before (YOLOX supports ONNX, COCO supports instance segmentation)
+    RuleSpec("cue.supports", Family.CUE, RelationType.IMPLEMENTS, 0.7,
+             "`S 支持 X`, `S supports X` (S: the clause subject, else the section's or note's concept; a table "
+             "row's cue has no section subject). Not a platform (`支持 ONNX、TensorRT`, PyTorch, CUDA), a "
+             "task (`支持实例分割`, `长度外推`) or a name that only qualifies the object "
+             "(`supports zero-shot data editing`).",
              "### TRL … 支持GRPO  ·  veRL supports PPO and GRPO"),
-    RuleSpec("cue.implements", Family.CUE, RelationType.IMPLEMENTS, 0.8,
+    # antiai: 0 of 2 right before (`实现了SSD中使用的OHEM`, `implemented in PyTorch`)
+    RuleSpec("cue.implements", Family.CUE, RelationType.IMPLEMENTS, 0.7,
              "`S 实现了 X`, `S implements X`, `S is an implementation of X`; `X 的开源实现在 T 中`, "
-             "`implemented in T`: T implements the subject.",
+             "`implemented in T`: T implements the subject. Not `实现了 X 中使用的 Y` (X only qualifies), not "
+             "a platform (`implemented in PyTorch`).",
              "开源实现在 [[veRL]] 中  ·  nanoGPT is a minimal implementation of GPT"),
     RuleSpec("cue.based_on", Family.CUE, RelationType.VARIANT_OF, 0.7,
              "`S 基于 X`, `S is based on X`, `a fork of X`, `extends X` with ONE base: S is a variant of X "
-             "(based-on is stored as VARIANT_OF). Without a subject in the clause the line must define one: "
-             "`基于 X 的<框架/模型/库…>`.",
+             "(based-on is stored as VARIANT_OF). `基于 X` must be followed by the clause's end, `的`, a kind or "
+             "a verb of building (`基于 LLM 自动生成` uses X). Without a subject in the clause the line must "
+             "define one: `基于 X 的<框架/模型/库…>` standing alone, not a sentence's subject "
+             "(`基于MAML的模型被证明…`).",
              "EasyR1 是基于火山引擎 veRL 框架开发的  ·  Vicuna is a fork of LLaMA"),
     RuleSpec("cue.built_with", Family.CUE, RelationType.RELATED_TO, 0.4,
              "`基于 A + B + C 的框架`: built from several components — related, not a variant of each.",
@@ -132,14 +144,17 @@ RULE_TABLE: tuple[RuleSpec, ...] = (
     # --- 3. structure: what the layout of an outline says -------------------------------------
     RuleSpec("structure.order", Family.STRUCTURE, RelationType.NEXT, 0.5,
              "In a roadmap or a numbered table of contents, each section (or numbered-list item) is "
-             "followed by its next sibling. Appendices are not ordered.",
+             "followed by its next sibling. Appendices are not ordered. Numbered headings need a table of "
+             "contents (heading links, or a toc/moc type): a guide or a spec numbers its sections too.",
              "## 第一章 … ## 第二章 …  ·  5.1 RLHF / 5.2 … / 5.3 GRPO"),
     RuleSpec("structure.order_prerequisite", Family.STRUCTURE, RelationType.PREREQUISITE_OF, 0.3,
              "The same order as a weak prerequisite: each of the (up to 3) preceding siblings comes before "
              "a section; confidence falls with the distance (0.3, 0.25, 0.2).",
              "5.1 RLHF … 5.3 GRPO → (RLHF)-[:PREREQUISITE_OF {0.25}]->(GRPO)"),
     RuleSpec("structure.variants_heading", Family.STRUCTURE, RelationType.VARIANT_OF, 0.6,
-             "Items under a heading `X 及其变体` / `X 变体` / `Variants of X` are variants of X.",
+             "Items under a heading `X 及其变体` / `X 变体` / `Variants of X` are variants of X (`## 关键变体`, "
+             "`Architecture Variants`: of the section's or note's concept); bold-label items (`- **文档**: …`) "
+             "are not.",
              "### 2.1 注意力机制及其变体 / - Multi-Query Attention (MQA)"),
     RuleSpec("structure.name_extension", Family.STRUCTURE, RelationType.VARIANT_OF, 0.5,
              "A concept whose name is another concept's name plus a short modifier (not a note-kind "
