@@ -826,6 +826,14 @@ def _is_platform(view: View, name: Name) -> bool:
     return RP.PLATFORM_NAME.match(_surface(view, name)) is not None
 
 
+def _is_platform_or_task(reader: _NoteReader, view: View, name: Name) -> bool:
+    """What a tool runs on, or a task / an ability (by the text read or any spelling of the concept:
+    `语义分割` is also `Semantic Segmentation`): neither is implemented by what supports it."""
+    if _is_platform(view, name) or RP.TASK_NAME.search(_surface(view, name)):
+        return True
+    return any(RP.TASK_NAME.search(spelling) for spelling in reader.index.spellings(name.key))
+
+
 def _negated(text: str, start: int) -> bool:
     return RP.NEGATION_BEFORE.search(text[max(0, start - 6) : start]) is not None
 
@@ -854,10 +862,7 @@ def _supports(reader: _NoteReader, view: View) -> None:
                 if such_as is not None:
                     objects, _ = reader.name_list_at(view, such_as.end())
         # `支持 ONNX、TensorRT` (runs on a platform), `支持实例分割` (a task): nothing implemented
-        objects = [
-            o for o in reader.objects(view, objects)
-            if not _is_platform(view, o) and not RP.TASK_NAME.search(_surface(view, o))
-        ]  # fmt: skip
+        objects = [o for o in reader.objects(view, objects) if not _is_platform_or_task(reader, view, o)]
         if not objects:
             continue
         for subject in reader.subjects(view, cue.start()):

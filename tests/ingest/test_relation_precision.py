@@ -53,6 +53,16 @@ def test_supports_a_platform_or_a_task_implements_nothing() -> None:
     assert v.by_rule("cue.supports") == [("SentencePiece", "BPE"), ("SentencePiece", "Unigram"), ("TRL", "GRPO")]
 
 
+def test_supports_a_task_by_any_of_its_spellings() -> None:
+    v = vault(
+        **{
+            "Semantic Segmentation": "---\naliases: [语义分割和全景]\n---\n# Semantic Segmentation\n",
+            "SegGPT": "# SegGPT\n\n[[COCO]]是一个数据集，支持语义分割和全景分割。\n\n### SAM\n\n支持 [[RoPE]]\n",
+        }
+    )
+    assert v.by_rule("cue.supports") == [("SAM", "RoPE")]
+
+
 def test_supports_a_name_that_only_qualifies_the_object() -> None:
     v = vault(
         **{"DeepSeek-V3": "# DeepSeek-V3\n\nFor efficiency, we support the [[FP8]] mixed precision training.\n"},
