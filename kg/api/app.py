@@ -7,22 +7,36 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from neo4j import Driver, GraphDatabase
 from strawberry.fastapi import GraphQLRouter
 
 from kg.api.context import Context
+from kg.api.responses import ANSWER_KEY_SCOPE_KEY, READER_SCOPE_KEY, KeptResponses, encode_json
 from kg.api.schema import schema
 from kg.settings import Settings
 from kg.store.read import NO_UID, GraphReader, GraphSnapshot, StoreError
 
 READINESS_TIMEOUT_S = 5.0
+# How long the graph version read by one request is trusted by the next ones: a request then costs
+# no Neo4j round trip when its answer is kept, and an ingest shows in the answers within this time.
+VERSION_TTL_S = 1.0
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, driver: Driver | None = None) -> FastAPI:
-    """Build the API. A driver passed in stays the caller's; one built from settings is closed on shutdown."""
+class _Router(GraphQLRouter[Context, None]):
+    def encode_json(self, data: object) -> bytes:
+        return encode_json(data)  # as KeptResponses sends kept answers: UTF-8, compact
+
+
+def create_app(
+    settings: Settings | None = None, driver: Driver | None = None, *, version_ttl_s: float = VERSION_TTL_S
+) -> FastAPI:
+    """Build the API. A driver passed in stays the caller's; one built from settings is closed on shutdown.
+
+    The graph version (what kept answers are keyed by) is read again at most every `version_ttl_s`
+    seconds, so a writing ingest shows in the answers within that time; 0 reads it on every request."""
     settings = settings or Settings()
     owned = driver is None
     the_driver = driver or GraphDatabase.driver(
@@ -33,7 +47,10 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
 
     # Spellings and answers derived from the whole graph, shared by every request of this app and
     # dropped whenever the graph's version changes (any ingest that wrote something).
-    snapshot = GraphSnapshot()
+    snapshot = GraphSnapshot(version_ttl_s=version_ttl_s)
+
+    def new_reader() -> GraphReader:
+        return GraphReader(the_driver, database, timeout_s=timeout_s, snapshot=snapshot)
 
     async def warm_up() -> None:
         # Plans the big statements in the background; an unreachable Neo4j is /readyz's business.
@@ -54,11 +71,15 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
             if owned:
                 the_driver.close()
 
-    async def context_getter() -> Context:
-        # A reader per request: its own query counter and its own DataLoaders.
-        return Context(reader=GraphReader(the_driver, database, timeout_s=timeout_s, snapshot=snapshot))
+    async def context_getter(request: Request) -> Context:
+        # A reader per request (KeptResponses made it): its own query counter and its own DataLoaders.
+        reader = request.scope.get(READER_SCOPE_KEY)
+        return Context(
+            reader=reader if isinstance(reader, GraphReader) else new_reader(),
+            answer_key=request.scope.get(ANSWER_KEY_SCOPE_KEY),
+        )
 
-    graphql = GraphQLRouter[Context, None](
+    graphql = _Router(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,  # keeps GET for the IDE page; no state-changing ops exist anyway
@@ -70,6 +91,7 @@ def create_app(settings: Settings | None = None, driver: Driver | None = None) -
         lifespan=lifespan,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(KeptResponses, path="/graphql", snapshot=snapshot, new_reader=new_reader)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

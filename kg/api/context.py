@@ -72,6 +72,8 @@ class Loaders:
 @dataclass
 class Context(BaseContext):
     reader: GraphReader
+    # Where a complete answer to this request is kept (`kg.api.responses`); None: not kept.
+    answer_key: tuple[str, ...] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from kg.api.context import Context
 from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
 from kg.api.learning import learning_path as compute_path
 from kg.api.learning import resolve_one
+from kg.api.responses import ANSWERS, encode_json
 from kg.api.types import (
     Chain,
     ChainLink,
@@ -77,33 +78,35 @@ class CypherQueryCount(SchemaExtension):
 
 
 class KeptAnswers(SchemaExtension):
-    """Answers kept per graph version: the same document with the same variables, asked again before
-    an ingest changes the graph, is answered from memory without executing it (one statement: the
-    version). Only complete answers (no errors) are kept; the graph is read-only through the API, so
-    an answer depends on nothing but the document, its variables and the graph."""
+    """Keeps every complete answer (no errors) as JSON bytes in the snapshot, under the request's
+    answer key and the graph version it was computed on: `kg.api.responses.KeptResponses` serves the
+    same request from them until an ingest changes the graph. The graph is read-only through the API,
+    so an answer depends on nothing but the document, its operation, its variables and the graph."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         reader: GraphReader | None = getattr(ctx.context, "reader", None)
-        snapshot = reader.snapshot if reader is not None else None
-        if reader is None or snapshot is None or ctx.query is None:
-            yield
-            return
-        try:
-            version = await ctx.context.read(reader.version)
-        except StoreError:  # the resolvers will meet it and report it cleanly
-            yield
-            return
-        key = ("answer", ctx.query, ctx.operation_name, json.dumps(ctx.variables or {}, sort_keys=True, default=str))
-        kept = snapshot.get("answers", version, key)
-        if kept is not None:
-            ctx.result = GraphQLExecutionResult(data=kept, errors=None)
+        key: tuple[str, ...] | None = getattr(ctx.context, "answer_key", None)
+        version: str | None = None
+        if reader is not None and reader.snapshot is not None and key is not None:
+            # the version the answer is computed on (the resolvers see this one too); if Neo4j is
+            # down, the resolvers will meet it and report it cleanly
+            with contextlib.suppress(StoreError):
+                version = reader.known_version() or await ctx.context.read(reader.version)
         yield
         result = ctx.result
-        if kept is None and isinstance(result, GraphQLExecutionResult) and not result.errors and result.data:
-            # its size as JSON is the cost: a thousand-step path weighs a hundred small ones
-            size = len(json.dumps(result.data, ensure_ascii=False, separators=(",", ":"), default=str))
-            snapshot.put("answers", version, key, result.data, cost=size)
+        if (
+            version is None
+            or reader is None
+            or reader.snapshot is None
+            or key is None
+            or not isinstance(result, GraphQLExecutionResult)
+            or result.errors
+            or not result.data
+        ):
+            return
+        data = encode_json(result.data)
+        reader.snapshot.put(ANSWERS, version, key, data, cost=len(data))  # a long path weighs more
 
 
 async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:

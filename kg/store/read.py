@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+import time
 import unicodedata
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -391,20 +392,49 @@ class GraphSnapshot:
     Shared by every request of one app (thread-safe); a reader handed one resolves names in memory.
     Kept values live in named LRU pools (`pools`: name -> (most entries, most total cost), a value's
     cost being whatever its caller says, e.g. an answer's size). A new version (any sync that wrote
-    something) drops everything kept for the old one."""
+    something) drops everything kept for the old one.
+
+    `version_ttl_s` > 0 lets readers reuse the graph version read less than that long ago instead of
+    asking Neo4j on every request: a sync then shows in the answers within that time, not at once."""
 
     DEFAULT_POOLS: Mapping[str, tuple[int, int]] = {
         "paths": (64, 64),  # computed learning paths (cost 1 each)
-        "answers": (4096, 64 << 20),  # complete GraphQL answers, ≤ 64 MB of JSON per process
+        "answers": (4096, 64 << 20),  # complete GraphQL answers as JSON bytes, ≤ 64 MB per process
     }
 
-    def __init__(self, pools: Mapping[str, tuple[int, int]] | None = None) -> None:
+    def __init__(self, pools: Mapping[str, tuple[int, int]] | None = None, *, version_ttl_s: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
+        self.version_ttl_s = version_ttl_s
+        self._checked: tuple[str, float] | None = None  # (version, time.monotonic() when its read began)
+        self._check_lock = threading.Lock()
         self._spellings: SpellingIndex | None = None
         self._limits = dict(pools or self.DEFAULT_POOLS)
         self._pools: dict[str, OrderedDict[Any, tuple[Any, int]]] = {name: OrderedDict() for name in self._limits}
         self._costs: dict[str, int] = dict.fromkeys(self._limits, 0)
+
+    def fresh_version(self) -> str | None:
+        """The version read less than `version_ttl_s` ago, or None: no I/O, cheap enough for every request."""
+        checked = self._checked
+        if checked is not None and time.monotonic() - checked[1] < self.version_ttl_s:
+            return checked[0]
+        return None
+
+    def current_version(self, read: Callable[[], str]) -> str:
+        """The fresh version, else `read()` it (one reader at a time; the others then reuse its answer)."""
+        if self.version_ttl_s <= 0:
+            return read()
+        version = self.fresh_version()
+        if version is not None:
+            return version
+        with self._check_lock:
+            version = self.fresh_version()
+            if version is None:
+                # timed from before the read: a sync committed later is seen within version_ttl_s of it
+                started = time.monotonic()
+                version = read()
+                self._checked = (version, started)
+            return version
 
     def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
         with self._lock:  # one build per version, even under concurrent requests
@@ -536,11 +566,21 @@ class GraphReader:
 
     def version(self) -> str:
         """The graph's version (see `GRAPH_VERSION`): what the API's caches are keyed by. Read once per
-        reader (a reader serves one request, which then sees one version throughout)."""
+        reader (a reader serves one request, which then sees one version throughout); with a snapshot
+        whose `version_ttl_s` is set, only when the snapshot's last reading is older than that."""
         if self._version is None:
-            rows = self._read(q.GRAPH_VERSION)
-            self._version = "\n".join(rows[0]["version"]) if rows else ""
+            self._version = self.snapshot.current_version(self._read_version) if self.snapshot else self._read_version()
         return self._version
+
+    def known_version(self) -> str | None:
+        """`version()` if it needs no statement (read already, or fresh in the snapshot), else None."""
+        if self._version is None and self.snapshot is not None:
+            self._version = self.snapshot.fresh_version()
+        return self._version
+
+    def _read_version(self) -> str:
+        rows = self._read(q.GRAPH_VERSION)
+        return "\n".join(rows[0]["version"]) if rows else ""
 
     def spelling_index(self) -> SpellingIndex:
         """Every spelling in the graph, in memory (two statements over the whole graph)."""

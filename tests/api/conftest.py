@@ -11,6 +11,7 @@ from neo4j import Driver
 from rl_graphs import rl_graph
 
 from kg.api import create_app
+from kg.api.app import VERSION_TTL_S
 from kg.settings import Settings
 from kg.store.read import GraphReader
 from kg.store.sync import VaultSync
@@ -36,8 +37,15 @@ def api_settings() -> Settings:
 
 
 @pytest.fixture
-async def client(rl_vault: Driver, api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(api_settings, driver=rl_vault)
+def version_ttl_s() -> float:
+    """How long the app trusts a graph version it read (the app's default); tests override it with
+    `@pytest.mark.parametrize("version_ttl_s", [...])`."""
+    return VERSION_TTL_S
+
+
+@pytest.fixture
+async def client(rl_vault: Driver, api_settings: Settings, version_ttl_s: float) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(api_settings, driver=rl_vault, version_ttl_s=version_ttl_s)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kg.test") as c:
         yield c

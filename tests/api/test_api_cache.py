@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from typing import Any
+
 import httpx
 import pytest
 from conftest import gql
 from neo4j import Driver
 from rl_graphs import note, rel, rl_graph
 
+from kg.api.queries import LEARNING_PATH, LEARNING_PATH_OUTLINE
 from kg.model import Concept, RelationType
 from kg.store.sync import VaultSync
 
@@ -22,6 +28,7 @@ async def steps(client: httpx.AsyncClient, target: str) -> list[str]:
     return [s["concept"]["name"] for s in body["data"]["learningPath"]["steps"]]
 
 
+@pytest.mark.parametrize("version_ttl_s", [0.0])  # every request reads the graph version: a sync shows at once
 async def test_answers_follow_a_reingest(client: httpx.AsyncClient, rl_vault: Driver) -> None:
     before = await steps(client, "GRPO")
     again = await gql(client, PATH, to=["GRPO"])
@@ -47,6 +54,64 @@ async def test_answers_follow_a_reingest(client: httpx.AsyncClient, rl_vault: Dr
     assert await steps(client, "GRPO") == before
     gone = await gql(client, PATH, to=["GAE"])
     assert gone["errors"][0]["extensions"]["code"] == "UNKNOWN_CONCEPT"
+
+
+@pytest.mark.parametrize("version_ttl_s", [2.0])
+async def test_a_reingest_shows_within_the_version_ttl(client: httpx.AsyncClient, rl_vault: Driver) -> None:
+    started = time.monotonic()  # no later than the app's reading of the graph version
+    before = await steps(client, "GRPO")
+    g = rl_graph()
+    g.concepts["gae"] = Concept(key="gae", name="Advantage Estimation", aliases={"GAE"})
+    g.notes["rl/GAE.md"] = note("rl/GAE.md", ["gae"], words=300)
+    g.relations.append(rel(RelationType.PREREQUISITE_OF, "gae", "ppo", "rl/GAE.md"))
+    VaultSync(rl_vault).sync("rl", "/vaults/rl", g)
+    soon = await gql(client, PATH, to=["GRPO"])
+    if time.monotonic() - started < 2.0:  # still within the TTL: the kept answer, no statement at all
+        assert [s["concept"]["name"] for s in soon["data"]["learningPath"]["steps"]] == before
+        assert soon["extensions"]["cypherQueries"] == 0
+    await asyncio.sleep(max(0.0, started + 2.0 - time.monotonic()) + 0.05)
+    after = await steps(client, "GRPO")  # the version is read again: the new graph
+    assert set(after) == {*before, "Advantage Estimation"}
+
+
+def raw(query: str, variables: dict[str, Any], operation: str | None = None) -> dict[str, Any]:
+    return {"query": query, "variables": variables, **({"operationName": operation} if operation else {})}
+
+
+def without_extensions(body: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(body)
+    data.pop("extensions")
+    return data
+
+
+@pytest.mark.parametrize("version_ttl_s", [3600.0])
+async def test_kept_responses_are_the_computed_answers(client: httpx.AsyncClient) -> None:
+    """A repeated question is answered from bytes without GraphQL: the same JSON as computing it,
+    and only for the same document, operation and variables; errors are never kept."""
+    for document in (LEARNING_PATH_OUTLINE, LEARNING_PATH):
+        first = await client.post("/graphql", json=raw(document, {"to": ["GRPO"], "minConfidence": 0.5}))
+        assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+        assert "errors" not in first.json()
+        # the variables in another order: the same question, kept
+        again = await client.post("/graphql", json=raw(document, {"minConfidence": 0.5, "to": ["GRPO"]}))
+        assert again.json()["extensions"]["cypherQueries"] == 0 and again.headers["kg-answer"] == "kept"
+        assert "kg-answer" not in first.headers
+        assert without_extensions(again.content) == without_extensions(first.content)
+        assert "GRPO" in again.text  # UTF-8 JSON, as the computed answer
+
+    plain = await client.post("/graphql", json=raw(PATH, {"to": ["GRPO"]}))
+    assert (await client.post("/graphql", json=raw(PATH, {"to": ["GRPO"]}))).headers.get("kg-answer") == "kept"
+    other = await client.post("/graphql", json=raw(PATH, {"to": ["GRPO"], "x": 1}))  # other variables: computed
+    named = await client.post("/graphql", json=raw(PATH, {"to": ["GRPO"]}, "P"))  # an operation name: computed
+    for computed in (other, named):
+        assert "kg-answer" not in computed.headers
+        assert without_extensions(computed.content) == without_extensions(plain.content)
+    for _ in range(2):  # an error is computed each time
+        unknown = await client.post("/graphql", json=raw(PATH, {"to": ["no such concept"]}))
+        assert unknown.json()["errors"][0]["extensions"]["code"] == "UNKNOWN_CONCEPT"
+        assert "kg-answer" not in unknown.headers
+    bad = await client.post("/graphql", content=b'{"query": ', headers={"content-type": "application/json"})
+    assert bad.status_code == 400  # what strawberry says about a broken body, unchanged
 
 
 async def test_in_memory_resolution_answers_as_the_cypher_one(client: httpx.AsyncClient, rl_vault: Driver) -> None:

@@ -185,6 +185,7 @@ async def test_bad_arguments_are_clean_errors(client: httpx.AsyncClient) -> None
         assert error["extensions"]["code"] == "BAD_ARGUMENT", body
 
 
+@pytest.mark.parametrize("version_ttl_s", [0.0])  # the graph version is read by every request
 async def test_path_costs_two_cypher_queries(client: httpx.AsyncClient) -> None:
     query = "query P($to: [String!]!) { learningPath(to: $to) { steps { concept { name } reasons { text } } } }"
     first = await gql(client, query, to=["PPO"])
@@ -192,3 +193,12 @@ async def test_path_costs_two_cypher_queries(client: httpx.AsyncClient) -> None:
     assert first["extensions"]["cypherQueries"] == 4
     body = await gql(client, query, to=["GRPO"])
     assert body["extensions"]["cypherQueries"] == 2  # version + closure, whatever the path's size
+
+
+@pytest.mark.parametrize("version_ttl_s", [3600.0])  # the version read by the first request stays trusted
+async def test_path_costs_one_cypher_query_while_the_version_is_fresh(client: httpx.AsyncClient) -> None:
+    query = "query P($to: [String!]!) { learningPath(to: $to) { steps { concept { name } } } }"
+    first = await gql(client, query, to=["PPO"])
+    assert first["extensions"]["cypherQueries"] == 4
+    body = await gql(client, query, to=["GRPO"])
+    assert body["extensions"]["cypherQueries"] == 1  # the closure only
