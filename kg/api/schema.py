@@ -28,6 +28,7 @@ from kg.api.context import Context
 from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
 from kg.api.learning import learning_path as compute_path
 from kg.api.learning import resolve_one
+from kg.api.projection import Plans
 from kg.api.responses import ANSWERS, encode_json
 from kg.api.types import (
     Chain,
@@ -107,6 +108,35 @@ class KeptAnswers(SchemaExtension):
             return
         data = encode_json(result.data)
         reader.snapshot.put(ANSWERS, version, key, data, cost=len(data))  # a long path weighs more
+
+
+class DirectLearningPath(SchemaExtension):
+    """Answers a `learningPath` document that asks only for plain fields without graphql-core's
+    execution (see `kg.api.projection`): the same resolver call, then a compiled projection."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        plan = None
+        if ctx.query is not None and ctx.graphql_document is not None and isinstance(ctx.context, Context):
+            plan = _PLANS.get(ctx.query, ctx.operation_name, ctx.graphql_document)
+        args = plan.arguments(ctx.variables) if plan is not None else None
+        if plan is not None and args is not None:
+            try:
+                value = await compute_path(
+                    ctx.context,
+                    args["to"],
+                    list(args["known"]),
+                    args["minConfidence"],
+                    args.get("maxSteps"),
+                    args.get("vault"),
+                )
+            except Exception as exc:  # reported as graphql-core reports a resolver's error
+                ctx.result = plan.error(exc)
+            else:
+                result = plan.result(value)
+                if result is not None:
+                    ctx.result = result
+        yield
 
 
 async def _resolve_concept(ctx: Context, name: str, vault: str | None) -> Concept | None:
@@ -263,9 +293,11 @@ schema = KgSchema(
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         CypherQueryCount,
-        KeptAnswers,
+        KeptAnswers,  # outside DirectLearningPath: keeps what it answers too
+        DirectLearningPath,
     ],
 )
+_PLANS = Plans(schema._schema)
 
 
 def schema_sdl() -> str:
