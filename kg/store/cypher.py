@@ -28,22 +28,40 @@ LOCK_TOUCH = """
 MERGE (l:IngestLock {vault: $vault}) SET l.seq = coalesce(l.seq, 0) + 1
 """
 
-ACQUIRE_LOCK = """
+# Who holds the lease, read under the write lock LOCK_TOUCH took: the caller decides in Python
+# whether it is free (no token, expired, or held by a process of this host that is gone).
+LOCK_STATE = """
 MATCH (l:IngestLock {vault: $vault})
-WITH l, (l.token IS NULL OR l.expires < datetime()) AS free
-SET l.token = CASE WHEN free THEN $token ELSE l.token END,
-    l.expires = CASE WHEN free THEN datetime() + duration({seconds: $lease_s}) ELSE l.expires END,
-    l.owner = CASE WHEN free THEN $owner ELSE l.owner END
-RETURN free, l.owner AS owner, toString(l.expires) AS expires
+RETURN l.token AS token, l.owner AS owner, l.host AS host, l.pid AS pid,
+       toString(l.expires) AS expires, coalesce(l.expires < datetime(), true) AS expired
+"""
+
+TAKE_LOCK = """
+MATCH (l:IngestLock {vault: $vault})
+SET l.token = $token, l.owner = $owner, l.host = $host, l.pid = $pid,
+    l.expires = datetime() + duration({seconds: $lease_s})
+RETURN toString(l.expires) AS expires
+"""
+
+# The running sync extends its own lease (matched by token) every lease/3 seconds.
+RENEW_LOCK = """
+MATCH (l:IngestLock {vault: $vault}) WHERE l.token = $token
+SET l.expires = datetime() + duration({seconds: $lease_s})
+RETURN toString(l.expires) AS expires
+"""
+
+# Read inside the sync transaction just before it commits: is the lease still this run's?
+LOCK_HOLDER = """
+MATCH (l:IngestLock {vault: $vault}) RETURN l.token AS token, l.owner AS owner
 """
 
 RELEASE_LOCK = """
 MATCH (l:IngestLock {vault: $vault}) WHERE l.token = $token
-REMOVE l.token, l.expires, l.owner
+REMOVE l.token, l.expires, l.owner, l.host, l.pid
 """
 
 BREAK_LOCK = """
-MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner
+MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner, l.host, l.pid
 """
 
 UPDATE_VAULT_STATS = """

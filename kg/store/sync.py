@@ -6,24 +6,29 @@ How it stays exactly right as notes change:
   their previous assertions are retracted (found by `asserted_by`) and the new ones created.
 - concepts carry a digest of their own properties and are rewritten only when it changes.
 - the whole change is one transaction: a failure midway leaves the previous graph intact.
-- a lease on the `Vault` node stops two ingests of one vault from running at once.
+- a short lease on an `IngestLock` node, renewed while the sync runs, stops two ingests of one
+  vault from running at once. A lease whose holder was a process of this host that is gone
+  (killed, crashed) counts as free at once; otherwise a dead holder's lease lapses in `lease_s`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from neo4j import Driver, ManagedTransaction, Transaction
+from neo4j import Driver, ManagedTransaction, Query, Transaction
 
 from kg.model import Graph, Note
 from kg.store import cypher
@@ -31,10 +36,14 @@ from kg.store.schema import apply_schema
 
 UID_SEPARATOR = "\u241f"  # SYMBOL FOR UNIT SEPARATOR: never appears in paths or concept keys
 DEFAULT_BATCH_SIZE = 2000
-DEFAULT_LEASE_S = 3600
+# Short, because a holder on another host that died is only noticed when its lease lapses;
+# the running sync renews it every third of that.
+DEFAULT_LEASE_S = 120
 
 Row = dict[str, Any]
 ProgressCallback = Callable[[int, int], None]
+
+log = logging.getLogger(__name__)
 
 
 def scoped_uid(vault: str, key: str) -> str:
@@ -43,6 +52,48 @@ def scoped_uid(vault: str, key: str) -> str:
 
 class IngestLockedError(RuntimeError):
     """Another ingest of the same vault holds the lease."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (a zombie counts as gone).
+
+    `os.kill(pid, 0)` sends nothing: ProcessLookupError means no such process, PermissionError
+    means it exists but belongs to another user.
+    """
+    if pid <= 0:
+        return True  # not a real process id: never treat it as proof of death
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False  # larger than any pid the kernel can hand out
+    try:  # Linux: a killed process its parent has not reaped yet is a zombie, i.e. gone
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def _lock_holder(host: object, pid: object, owner: object) -> tuple[str | None, int | None]:
+    """(host, pid) of a lease holder; leases written before host/pid were stored have only `owner`."""
+    if isinstance(host, str) and isinstance(pid, int):
+        return host, pid
+    if isinstance(owner, str) and ":" in owner:
+        owner_host, _, owner_pid = owner.rpartition(":")
+        if owner_pid.isdigit():
+            return owner_host, int(owner_pid)
+    return None, None
+
+
+def holder_gone(host: object, pid: object, owner: object = None) -> bool:
+    """True when the lease holder was a process of this very host that no longer exists."""
+    holder_host, holder_pid = _lock_holder(host, pid, owner)
+    if holder_host != socket.gethostname() or holder_pid is None:
+        return False  # another host (or unknown): only its lease expiry can tell
+    return not pid_alive(holder_pid)
 
 
 @dataclass(slots=True)
@@ -59,6 +110,8 @@ class SyncReport:
     seconds: float = 0.0
     # Summed Neo4j counters of the content writes (not the lock bookkeeping): zero on a no-op run.
     counters: dict[str, int] = field(default_factory=dict)
+    # "host:pid" of a dead local process whose lease this run took over, if any.
+    took_over_from: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -230,6 +283,51 @@ def _batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
         yield rows[start : start + size]
 
 
+class _LeaseKeeper:
+    """Extends this run's lease every `lease_s / 3` seconds, in its own session, until stopped.
+
+    A renewal that fails (Neo4j busy or gone) is retried at the next tick; if the token is no
+    longer on the lock (`--break-lock`, or a takeover after the lease lapsed) it stops, and the
+    sync's own check before commit refuses to write.
+    """
+
+    def __init__(self, driver: Driver, database: str | None, vault: str, token: str, lease_s: float) -> None:
+        self._driver = driver
+        self._database = database
+        self._params = {"vault": vault, "token": token, "lease_s": lease_s}
+        self._interval = max(lease_s / 3, 0.05)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"kg-ingest-lease-{vault}", daemon=True)
+        self.renewals = 0
+        self.lost = False
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        # Not long: a renewal stuck on a dead server must not hold up the run's exit. A renewal
+        # that lands after the release matches no token and changes nothing.
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        # A timeout per renewal so that a hung server cannot keep the thread past its stop.
+        renew = Query(cypher.RENEW_LOCK, timeout=max(self._interval, 1.0))
+        while not self._stopped.wait(self._interval):
+            try:
+                with self._driver.session(database=self._database) as session:
+                    renewed = session.run(renew, self._params).single()
+            except Exception as error:  # the sync itself reports a lost Neo4j; keep trying
+                log.warning("could not renew the ingest lease of %r: %s", self._params["vault"], error)
+                continue
+            if renewed is None:
+                self.lost = True
+                log.warning("the ingest lease of %r was taken from this run", self._params["vault"])
+                return
+            self.renewals += 1
+
+
 class VaultSync:
     """Writes one vault's `Graph` into Neo4j. Handed its driver; reads no environment."""
 
@@ -240,23 +338,36 @@ class VaultSync:
 
     # -- lock ---------------------------------------------------------------------------------------
 
-    def _acquire(self, vault: str, root: str, token: str, lease_s: int) -> None:
-        owner = f"{socket.gethostname()}:{os.getpid()}"
+    def _acquire(self, vault: str, root: str, token: str, lease_s: float) -> str | None:
+        """Take the lease or raise IngestLockedError; returns the dead holder taken over from, if any."""
+        host, pid = socket.gethostname(), os.getpid()
+        owner = f"{host}:{pid}"
 
-        def work(tx: ManagedTransaction) -> tuple[bool, str, str]:
+        def work(tx: ManagedTransaction) -> tuple[bool, str | None, str, str]:
             tx.run(cypher.MERGE_VAULT, vault=vault, root=root).consume()
             tx.run(cypher.LOCK_TOUCH, vault=vault).consume()
-            rec = tx.run(cypher.ACQUIRE_LOCK, vault=vault, token=token, owner=owner, lease_s=lease_s).single()
-            assert rec is not None
-            return bool(rec["free"]), str(rec["owner"]), str(rec["expires"])
+            state = tx.run(cypher.LOCK_STATE, vault=vault).single()
+            assert state is not None
+            held = state["token"] is not None and not state["expired"]
+            dead = held and holder_gone(state["host"], state["pid"], state["owner"])
+            if held and not dead:
+                return False, None, str(state["owner"]), str(state["expires"])
+            taken = tx.run(
+                cypher.TAKE_LOCK, vault=vault, token=token, owner=owner, host=host, pid=pid, lease_s=lease_s
+            ).single()
+            assert taken is not None
+            return True, (str(state["owner"]) if dead else None), owner, str(taken["expires"])
 
         with self.driver.session(database=self.database) as session:
-            free, holder, expires = session.execute_write(work)
+            free, dead_holder, holder, expires = session.execute_write(work)
         if not free:
             raise IngestLockedError(
                 f"vault {vault!r} is being ingested by {holder} (lease until {expires}); "
                 "wait for it, or run `kg ingest --break-lock` if that process is gone"
             )
+        if dead_holder:
+            log.info("took over the ingest lease of %r from %s, a process that is gone", vault, dead_holder)
+        return dead_holder
 
     def _release(self, vault: str, token: str) -> None:
         with self.driver.session(database=self.database) as session:
@@ -275,20 +386,24 @@ class VaultSync:
         graph: Graph,
         *,
         progress: ProgressCallback | None = None,
-        lease_s: int = DEFAULT_LEASE_S,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> SyncReport:
         started = time.perf_counter()
         apply_schema(self.driver, self.database)
         token = uuid.uuid4().hex
-        self._acquire(vault, root, token, lease_s)
+        dead_holder = self._acquire(vault, root, token, lease_s)
         try:
-            report = self._sync_locked(vault, root, graph, progress)
+            with _LeaseKeeper(self.driver, self.database, vault, token, lease_s):
+                report = self._sync_locked(vault, root, graph, progress, token)
         finally:
             self._release(vault, token)
+        report.took_over_from = dead_holder
         report.seconds = time.perf_counter() - started
         return report
 
-    def _sync_locked(self, vault: str, root: str, graph: Graph, progress: ProgressCallback | None) -> SyncReport:
+    def _sync_locked(
+        self, vault: str, root: str, graph: Graph, progress: ProgressCallback | None, token: str
+    ) -> SyncReport:
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
         by_path = {path: _note_rows(vault, note, graph) for path, note in sorted(graph.notes.items())}
         _add_relations(vault, graph, by_path)
@@ -380,6 +495,15 @@ class VaultSync:
                 relations=sum(len(rows) for nr in by_path.values() for rows in nr.relations.values()),
                 problems=len(graph.problems),
             )
+            # 5. commit only while the lease is still this run's (a lapsed, retaken lease must not
+            # let two ingests write); read only, so the lock node stays out of this transaction.
+            holder = tx.run(cypher.LOCK_HOLDER, vault=vault).single()
+            if holder is None or holder["token"] != token:
+                owner = holder["owner"] if holder is not None else None
+                raise IngestLockedError(
+                    f"vault {vault!r}: this ingest's lease was taken over by {owner or 'a --break-lock'} "
+                    "while it ran; nothing was written, run the ingest again"
+                )
             tx.commit()
         report.counters = dict(counters)
         return report
