@@ -652,9 +652,11 @@ class GraphReader:
                 out.notes[concept.uid] = sorted(
                     (NoteRecord.of(n) for n in row["notes"]), key=lambda n: (_note_rank(n.kind), n.path)
                 )
-                for e in row["requires"]:
-                    edge = EdgeRecord(type=e["type"], source=e["source"], target=e["target"], assertion=Assertion.of(e))
-                    out.requires.append((concept.uid, e["required"], edge))
+                for type_, required, rule, confidence, evidence, note, line in row["requires"]:  # q.CLOSURE_EDGE
+                    # (required)-[PREREQUISITE_OF]->(concept); (concept)-[VARIANT_OF|IMPLEMENTS]->(required)
+                    source, target = (required, concept.uid) if type_ == q.REQUIRES_IN else (concept.uid, required)
+                    assertion = Assertion(rule or "", float(confidence or 0.0), evidence or "", note or "", line)
+                    out.requires.append((concept.uid, required, EdgeRecord(type_, source, target, assertion)))
             # requirements of the last level not seen yet: the closure is deeper than one round trip
             frontier = sorted({req for _, req, _ in out.requires} - out.concepts.keys())
             offset += self.closure_levels + 1

@@ -40,7 +40,9 @@ CLOSURE_LEVELS = 1000
 # ~0.8 s, a 128-concept one in ~0.13 s, 10 concepts in ~30 ms (bench/learning_path.py).
 #
 # Every row is one concept of the closure with its outgoing requires-edges (all of them end inside
-# the closure) and the notes about it.
+# the closure) and the notes about it. An edge is a list, `[type, required uid, rule, confidence,
+# evidence, note, line]` (see CLOSURE_EDGE): a path has hundreds of them, and the driver decodes a
+# list faster than a map with the same values. The stored direction follows from the type.
 LEARNING_PATH_CLOSURE = f"""
 MATCH (t:Concept) WHERE t.uid IN $start
 WITH collect(t) AS start
@@ -59,13 +61,11 @@ UNWIND range(0, size(s.seen) - 1) AS i
 WITH s.seen[i] AS x, s.depths[i] AS depth
 CALL (x) {{
   MATCH (y:Concept)-[r:{REQUIRES_IN}]->(x) WHERE r.confidence >= $min
-  RETURN collect(r {{type: type(r), required: y.uid, source: y.uid, target: x.uid,
-                     .rule, .confidence, .evidence, .note, .line}}) AS incoming
+  RETURN collect([type(r), y.uid, r.rule, r.confidence, r.evidence, r.note, r.line]) AS incoming
 }}
 CALL (x) {{
   MATCH (x)-[r:{REQUIRES_OUT}]->(y:Concept) WHERE r.confidence >= $min
-  RETURN collect(r {{type: type(r), required: y.uid, source: x.uid, target: y.uid,
-                     .rule, .confidence, .evidence, .note, .line}}) AS outgoing
+  RETURN collect([type(r), y.uid, r.rule, r.confidence, r.evidence, r.note, r.line]) AS outgoing
 }}
 CALL (x) {{
   MATCH (n:Note)-[:ABOUT]->(x)
@@ -73,6 +73,9 @@ CALL (x) {{
 }}
 RETURN x {CONCEPT_FIELDS} AS concept, depth, incoming + outgoing AS requires, notes
 """
+
+# The fields of one edge of LEARNING_PATH_CLOSURE's `requires`, in order.
+CLOSURE_EDGE = ("type", "required", "rule", "confidence", "evidence", "note", "line")
 
 # --- resolving names -------------------------------------------------------------------------------
 
