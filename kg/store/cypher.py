@@ -72,27 +72,44 @@ SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $rel
 
 # --- what is there now ------------------------------------------------------------------------------
 
-NOTE_DIGESTS = """
-MATCH (n:Note {vault: $vault}) RETURN n.uid AS uid, n.digest AS digest
+# One record with two lists, not a record per node: streaming 20k records costs seconds in the driver.
+# Pairs (not two collects) because collect() skips nulls and would misalign uids and digests.
+VAULT_DIGESTS = """
+CALL () { MATCH (n:Note {vault: $vault}) RETURN collect([n.uid, n.digest]) AS notes }
+CALL () { MATCH (c:Concept {vault: $vault}) RETURN collect([c.uid, c.digest]) AS concepts }
+RETURN notes, concepts
 """
 
-CONCEPT_DIGESTS = """
-MATCH (c:Concept {vault: $vault}) RETURN c.uid AS uid, c.digest AS digest
+# A note or concept unchanged since an older kg wrote it: only its digest is brought up to date.
+RESTAMP_NOTE_DIGESTS = """
+UNWIND $rows AS row
+MATCH (n:Note {uid: row.uid}) SET n.digest = row.digest
+"""
+
+RESTAMP_CONCEPT_DIGESTS = """
+UNWIND $rows AS row
+MATCH (c:Concept {uid: row.uid}) SET c.digest = row.digest
 """
 
 # --- retraction -------------------------------------------------------------------------------------
 
+# Retractions return the uids of the concepts, tags and resources they detached: the only nodes
+# that can have become orphans, so the orphan deletes look at those and not at the whole vault.
 RETRACT_NOTE_EDGES = """
 UNWIND $uids AS uid
-MATCH (n:Note {uid: uid})-[e:ABOUT|MENTIONS|TAGGED|LINKS_TO|CITES]->()
+MATCH (n:Note {uid: uid})-[e:ABOUT|MENTIONS|TAGGED|LINKS_TO|CITES]->(x)
 DELETE e
+RETURN collect(DISTINCT CASE WHEN x:Concept THEN x.uid END) AS concepts,
+       collect(DISTINCT CASE WHEN x:Tag THEN x.uid END) AS tags,
+       collect(DISTINCT CASE WHEN x:Resource THEN x.uid END) AS resources
 """
 
 RETRACT_TYPED_RELATION: dict[str, str] = {
     t: f"""
 UNWIND $uids AS uid
-MATCH ()-[r:{t} {{asserted_by: uid}}]->()
+MATCH (a)-[r:{t} {{asserted_by: uid}}]->(b)
 DELETE r
+RETURN collect(DISTINCT a.uid) + collect(DISTINCT b.uid) AS concepts
 """
     for t in TYPED_RELATIONS
 }
@@ -105,14 +122,18 @@ DETACH DELETE n
 """
 
 # Left with no note and no relation: gone. Nodes with user-made relationships keep them and stay.
+# Only the candidates a retraction detached are looked at (uids are vault-scoped).
 DELETE_ORPHAN_CONCEPTS = """
-MATCH (c:Concept {vault: $vault}) WHERE NOT (c)--() DELETE c RETURN count(c) AS deleted
+UNWIND $uids AS uid
+MATCH (c:Concept {uid: uid}) WHERE NOT (c)--() DELETE c RETURN count(c) AS deleted
 """
 DELETE_ORPHAN_TAGS = """
-MATCH (t:Tag {vault: $vault}) WHERE NOT (t)--() DELETE t RETURN count(t) AS deleted
+UNWIND $uids AS uid
+MATCH (t:Tag {uid: uid}) WHERE NOT (t)--() DELETE t RETURN count(t) AS deleted
 """
 DELETE_ORPHAN_RESOURCES = """
-MATCH (r:Resource {vault: $vault}) WHERE NOT (r)--() DELETE r RETURN count(r) AS deleted
+UNWIND $uids AS uid
+MATCH (r:Resource {uid: uid}) WHERE NOT (r)--() DELETE r RETURN count(r) AS deleted
 """
 
 # --- assertion ---------------------------------------------------------------------------------------

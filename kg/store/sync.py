@@ -4,6 +4,7 @@ How it stays exactly right as notes change:
 - every note gets a *digest* of everything it asserts (its node properties, edges and typed
   relations, after vault-wide concept resolution). Only notes whose digest changed are touched:
   their previous assertions are retracted (found by `asserted_by`) and the new ones created.
+  Rows for the UNWIND statements are built only for those notes.
 - concepts carry a digest of their own properties and are rewritten only when it changes.
 - the whole change is one transaction: a failure midway leaves the previous graph intact.
 - a short lease on an `IngestLock` node, renewed while the sync runs, stops two ingests of one
@@ -22,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,20 +31,23 @@ from urllib.parse import urlsplit
 
 from neo4j import Driver, ManagedTransaction, Query, Transaction
 
-from kg.model import Graph, Note
+from kg.model import Graph, Note, Relation
 from kg.store import cypher
-from kg.store.schema import apply_schema
+from kg.store.schema import ensure_schema
 
 UID_SEPARATOR = "\u241f"  # SYMBOL FOR UNIT SEPARATOR: never appears in paths or concept keys
 DEFAULT_BATCH_SIZE = 2000
 # Short, because a holder on another host that died is only noticed when its lease lapses;
 # the running sync renews it every third of that.
 DEFAULT_LEASE_S = 120
+# Every digest starts with this: bump the version when what a digest covers changes, so the next
+# sync rewrites all. Digests without a prefix are the previous format (see `_LegacyDigests`).
+DIGEST_PREFIX = "2:"
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 ProgressCallback = Callable[[int, int], None]
-
-log = logging.getLogger(__name__)
 
 
 def scoped_uid(vault: str, key: str) -> str:
@@ -110,6 +114,8 @@ class SyncReport:
     seconds: float = 0.0
     # Summed Neo4j counters of the content writes (not the lock bookkeeping): zero on a no-op run.
     counters: dict[str, int] = field(default_factory=dict)
+    # Seconds per phase: schema, lock, digest, read, rows, write (the one transaction), release.
+    phases: dict[str, float] = field(default_factory=dict)
     # "host:pid" of a dead local process whose lease this run took over, if any.
     took_over_from: str | None = None
 
@@ -138,18 +144,78 @@ class _NoteRows:
     cites: list[Row] = field(default_factory=list)
     relations: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
 
-    def concept_uids(self) -> set[str]:
-        uids = {r["concept"] for r in self.about} | {r["concept"] for r in self.mentions}
-        for rows in self.relations.values():
-            for r in rows:
-                uids.add(r["source"])
-                uids.add(r["target"])
-        return uids
-
 
 def _digest(value: object) -> str:
-    data = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()[:32]
+    """A short stable digest of plain values (str, int, float, None, tuples and lists of them).
+
+    `repr` of such values is deterministic across runs (sets must be sorted first), and far
+    cheaper than a sorted-keys JSON dump; BLAKE2b is cheaper than SHA-256.
+    """
+    return DIGEST_PREFIX + hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+RelationKey = tuple[str, str, str, str, "int | None"]
+
+
+def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
+    """The typed relations each note of the graph asserts, each assertion once, in a stable order.
+
+    The same assertion (type, ends, rule, line) made by two notes is kept for both: each note
+    retracts only its own, so the other's must exist as its own edge.
+    """
+    by_note: dict[str, dict[RelationKey, Relation]] = defaultdict(dict)
+    notes = graph.notes
+    for rel in graph.relations:
+        if rel.note not in notes:
+            continue  # a relation must be asserted by a note of this vault to be retractable
+        own = by_note[rel.note]
+        identity: RelationKey = (rel.type.value, rel.source, rel.target, rel.rule, rel.line)
+        if identity not in own:
+            own[identity] = rel
+    return {
+        path: sorted(own.values(), key=lambda r: (r.type.value, r.source, r.target, r.rule, r.line or 0))
+        for path, own in by_note.items()
+    }
+
+
+def _relation_row(vault: str, rel: Relation) -> Row:
+    return {
+        "source": scoped_uid(vault, rel.source),
+        "target": scoped_uid(vault, rel.target),
+        "note_uid": scoped_uid(vault, rel.note),
+        "note": rel.note,
+        "line": rel.line,
+        "rule": rel.rule,
+        "confidence": round(float(rel.confidence), 4),
+        "evidence": rel.evidence[:500],
+        "vault": vault,
+    }
+
+
+def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, Note], used: set[str]) -> str:
+    """Digest of exactly what `_note_rows` and the relation rows derive from; adds the concept keys
+    the note points at to `used` on the way (one pass over the mentions for both)."""
+    mentions = [(m.concept, m.line) for m in note.mentions]
+    used.update(note.about)
+    used.update(concept for concept, _ in mentions)
+    links = [
+        (link.resolved_note, link.line)
+        for link in note.links
+        if link.resolved_note and link.resolved_note != note.path and link.resolved_note in notes
+    ]
+    rels = [
+        (r.type.value, r.source, r.target, r.rule, r.line, round(float(r.confidence), 4), r.evidence[:500])
+        for r in relations
+    ]
+    for r in relations:
+        used.add(r.source)
+        used.add(r.target)
+    return _digest(
+        (
+            note.path, note.title, note.content_hash, note.kind, note.description, note.encoding,
+            note.tags, note.cjk_chars, note.words, note.about, mentions, links, note.resources, rels,
+        )
+    )  # fmt: skip
 
 
 def reading_minutes(cjk_chars: int, words: int) -> int:
@@ -157,11 +223,12 @@ def reading_minutes(cjk_chars: int, words: int) -> int:
     return max(1, round(cjk_chars / 300 + words / 200))
 
 
-def _note_rows(vault: str, note: Note, graph: Graph) -> _NoteRows:
+def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relation], digest: str) -> _NoteRows:
     note_uid = scoped_uid(vault, note.path)
     rows = _NoteRows(
         note={
             "uid": note_uid,
+            "digest": digest,
             "vault": vault,
             "path": note.path,
             "title": note.title,
@@ -216,66 +283,75 @@ def _note_rows(vault: str, note: Note, graph: Graph) -> _NoteRows:
                 "domain": urlsplit(url).netloc or url,
             }
         )
+    for rel in relations:
+        rows.relations[rel.type.value].append(_relation_row(vault, rel))
     return rows
-
-
-def _add_relations(vault: str, graph: Graph, by_note: dict[str, _NoteRows]) -> None:
-    seen: set[tuple[object, ...]] = set()
-    for rel in graph.relations:
-        target = by_note.get(rel.note)
-        if target is None:
-            continue  # a relation must be asserted by a note of this vault to be retractable
-        row: Row = {
-            "source": scoped_uid(vault, rel.source),
-            "target": scoped_uid(vault, rel.target),
-            "note_uid": scoped_uid(vault, rel.note),
-            "note": rel.note,
-            "line": rel.line,
-            "rule": rel.rule,
-            "confidence": round(float(rel.confidence), 4),
-            "evidence": rel.evidence[:500],
-            "vault": vault,
-        }
-        identity = (rel.type.value, row["source"], row["target"], row["rule"], row["line"])
-        if identity in seen:
-            continue
-        seen.add(identity)
-        target.relations[rel.type.value].append(row)
-    for nr in by_note.values():
-        for rows in nr.relations.values():
-            rows.sort(key=lambda r: (r["source"], r["target"], r["rule"], r["line"] or 0))
 
 
 def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
+    """Rows for the concepts the notes point at (keys in `used`), each with its digest."""
     rows: dict[str, Row] = {}
-    for key, concept in graph.concepts.items():
+    for key in used:
+        concept = graph.concepts.get(key)
+        if concept is None:  # every concept an edge points at must exist, even if the ingest forgot it
+            name, aliases, kind, description = key, [], None, None
+        else:
+            name, kind, description = concept.name, concept.kind, concept.description
+            aliases = sorted(a for a in concept.aliases if a != concept.name)
         uid = scoped_uid(vault, key)
-        if uid not in used:
-            continue
-        aliases = sorted(a for a in concept.aliases if a != concept.name)
-        row: Row = {
+        rows[uid] = {
             "uid": uid,
             "vault": vault,
             "key": key,
-            "name": concept.name,
+            "name": name,
             "aliases": aliases,
             "aliases_text": " ".join(aliases),
-            "kind": concept.kind,
-            "description": concept.description,
+            "kind": kind,
+            "description": description,
+            "digest": _digest((key, name, aliases, kind, description)),
         }
-        row["digest"] = _digest(row)
-        rows[uid] = row
-    # Every concept an edge points at must exist, even if the ingest forgot to list it.
-    prefix = len(vault) + len(UID_SEPARATOR)
-    for uid in used - rows.keys():
-        key = uid[prefix:]
-        row = {
-            "uid": uid, "vault": vault, "key": key, "name": key, "aliases": [],
-            "aliases_text": "", "kind": None, "description": None,
-        }  # fmt: skip
-        row["digest"] = _digest(row)
-        rows[uid] = row
     return rows
+
+
+class _LegacyDigests:
+    """The digests kg wrote before DIGEST_PREFIX: SHA-256 of a sorted-keys JSON dump of the rows.
+
+    A database written by that version is not rewritten wholesale on the first sync after an
+    upgrade (a full retract-and-recreate of a 10k-note vault needs more transaction memory than a
+    2g heap gives): a note or concept whose old digest still matches only gets its new digest.
+    The old sync dropped a relation another note had already asserted (same type, ends, rule
+    and line); that is reproduced here, so such notes count as changed and are rewritten.
+    """
+
+    def __init__(self, vault: str, graph: Graph) -> None:
+        self.vault = vault
+        self.graph = graph
+        seen: set[tuple[object, ...]] = set()
+        self.relations: dict[str, list[Relation]] = defaultdict(list)
+        for rel in graph.relations:
+            if rel.note not in graph.notes:
+                continue
+            identity = (rel.type.value, rel.source, rel.target, rel.rule, rel.line)
+            if identity not in seen:
+                seen.add(identity)
+                self.relations[rel.note].append(rel)
+
+    @staticmethod
+    def _sha(value: object) -> str:
+        data = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+        return hashlib.sha256(data).hexdigest()[:32]
+
+    def note(self, path: str) -> str:
+        rels = sorted(
+            self.relations.get(path, ()), key=lambda r: (r.type.value, r.source, r.target, r.rule, r.line or 0)
+        )
+        rows = _note_rows(self.vault, self.graph.notes[path], self.graph, rels, "")
+        del rows.note["digest"]
+        parts = [rows.note, rows.about, rows.mentions, rows.tagged, rows.links, rows.cites]
+        return self._sha([*parts, sorted(rows.relations.items())])
+
+    def concept(self, row: Row) -> str:
+        return self._sha({k: v for k, v in row.items() if k != "digest"})
 
 
 def _batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
@@ -389,59 +465,125 @@ class VaultSync:
         lease_s: float = DEFAULT_LEASE_S,
     ) -> SyncReport:
         started = time.perf_counter()
-        apply_schema(self.driver, self.database)
+        phases: dict[str, float] = {}
+        ensure_schema(self.driver, self.database)
+        mark = _phase(phases, "schema", started)
         token = uuid.uuid4().hex
         dead_holder = self._acquire(vault, root, token, lease_s)
+        mark = _phase(phases, "lock", mark)
         try:
             with _LeaseKeeper(self.driver, self.database, vault, token, lease_s):
-                report = self._sync_locked(vault, root, graph, progress, token)
+                report = self._sync_locked(vault, root, graph, progress, token, phases)
+            mark = time.perf_counter()
         finally:
             self._release(vault, token)
+        _phase(phases, "release", mark)
         report.took_over_from = dead_holder
+        report.phases = phases
         report.seconds = time.perf_counter() - started
         return report
 
+    @staticmethod
+    def _restamp_legacy(
+        vault: str,
+        graph: Graph,
+        paths: Mapping[str, str],
+        digests: Mapping[str, str],
+        existing_notes: dict[str, str | None],
+        concept_rows: Mapping[str, Row],
+        existing_concepts: dict[str, str | None],
+    ) -> tuple[list[Row], list[Row]]:
+        """Notes and concepts whose stored digest is the previous format and still matches: they
+        count as unchanged (`existing_*` updated in place) and get only their new digest."""
+
+        def legacy(digest: str | None) -> bool:
+            return digest is not None and not digest.startswith(DIGEST_PREFIX)
+
+        notes = [uid for uid in digests if legacy(existing_notes.get(uid))]
+        concepts = [uid for uid in concept_rows if legacy(existing_concepts.get(uid))]
+        if not (notes or concepts):
+            return [], []
+        old = _LegacyDigests(vault, graph)
+        restamp_notes: list[Row] = []
+        for uid in notes:
+            if old.note(paths[uid]) == existing_notes[uid]:
+                existing_notes[uid] = digests[uid]
+                restamp_notes.append({"uid": uid, "digest": digests[uid]})
+        restamp_concepts: list[Row] = []
+        for uid in concepts:
+            row = concept_rows[uid]
+            if old.concept(row) == existing_concepts[uid]:
+                existing_concepts[uid] = row["digest"]
+                restamp_concepts.append({"uid": uid, "digest": row["digest"]})
+        return restamp_notes, restamp_concepts
+
     def _sync_locked(
-        self, vault: str, root: str, graph: Graph, progress: ProgressCallback | None, token: str
+        self,
+        vault: str,
+        root: str,
+        graph: Graph,
+        progress: ProgressCallback | None,
+        token: str,
+        phases: dict[str, float],
     ) -> SyncReport:
+        mark = time.perf_counter()
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
-        by_path = {path: _note_rows(vault, note, graph) for path, note in sorted(graph.notes.items())}
-        _add_relations(vault, graph, by_path)
+        # 1. a digest per note and concept, without building any rows yet
+        relations = _relations_by_note(graph)
         used: set[str] = set()
-        for nr in by_path.values():
-            used |= nr.concept_uids()
-            nr.note["digest"] = _digest(
-                [nr.note, nr.about, nr.mentions, nr.tagged, nr.links, nr.cites, sorted(nr.relations.items())]
-            )
+        digests: dict[str, str] = {}  # note uid -> digest
+        paths: dict[str, str] = {}  # note uid -> path
+        for path, note in graph.notes.items():
+            uid = scoped_uid(vault, path)
+            paths[uid] = path
+            digests[uid] = _note_digest(note, relations.get(path, ()), graph.notes, used)
         concept_rows = _concept_rows(vault, graph, used)
+        mark = _phase(phases, "digest", mark)
 
+        # 2. what the database holds now
         with self.driver.session(database=self.database) as session:
-            existing_notes = {r["uid"]: r["digest"] for r in session.run(cypher.NOTE_DIGESTS, vault=vault)}
-            existing_concepts = {r["uid"]: r["digest"] for r in session.run(cypher.CONCEPT_DIGESTS, vault=vault)}
+            rec = session.run(cypher.VAULT_DIGESTS, vault=vault).single()
+        assert rec is not None
+        existing_notes: dict[str, str | None] = {uid: digest for uid, digest in rec["notes"]}
+        existing_concepts: dict[str, str | None] = {uid: digest for uid, digest in rec["concepts"]}
+        mark = _phase(phases, "read", mark)
+        restamp_notes, restamp_concepts = self._restamp_legacy(
+            vault, graph, paths, digests, existing_notes, concept_rows, existing_concepts
+        )
 
-        wanted = {nr.note["uid"]: nr for nr in by_path.values()}
-        to_write = [nr for uid, nr in wanted.items() if existing_notes.get(uid) != nr.note["digest"]]
+        # 3. rows for what changed only
+        write_paths = sorted(paths[uid] for uid, digest in digests.items() if existing_notes.get(uid) != digest)
+        to_write = [
+            _note_rows(vault, graph.notes[p], graph, relations.get(p, ()), digests[scoped_uid(vault, p)])
+            for p in write_paths
+        ]
         retract = [nr.note["uid"] for nr in to_write if nr.note["uid"] in existing_notes]
-        deleted = sorted(set(existing_notes) - set(wanted))
-        concepts = [row for uid, row in concept_rows.items() if existing_concepts.get(uid) != row["digest"]]
+        deleted = sorted(set(existing_notes) - set(digests))
+        concepts = sorted(
+            (row for uid, row in concept_rows.items() if existing_concepts.get(uid) != row["digest"]),
+            key=lambda row: str(row["uid"]),
+        )
         report.notes_changed = len(retract)
         report.notes_added = len(to_write) - len(retract)
         report.notes_deleted = len(deleted)
-        report.notes_unchanged = len(wanted) - len(to_write)
+        report.notes_unchanged = len(digests) - len(to_write)
         report.concepts_written = len(concepts)
-        if not (to_write or deleted or concepts):
+        mark = _phase(phases, "rows", mark)
+        if not (to_write or deleted or concepts or restamp_notes or restamp_concepts):
             return report  # nothing changed: write nothing at all
 
         total_steps = len(to_write) + len(deleted) + len(concepts)
         done = 0
         counters: dict[str, int] = defaultdict(int)
 
-        def run(tx: Transaction, query: str, **params: Any) -> Any:
-            summary = tx.run(query, **params).consume()
+        def run(tx: Transaction, query: str, **params: Any) -> list[Any]:
+            result = tx.run(query, **params)
+            records = list(result)
+            summary = result.consume()
             for name, value in vars(summary.counters).items():
                 if isinstance(value, int) and not isinstance(value, bool) and value:
                     counters[name.lstrip("_")] += value
-            return summary
+            return records
 
         def tick(n: int) -> None:
             nonlocal done
@@ -449,13 +591,21 @@ class VaultSync:
             if progress is not None:
                 progress(done, total_steps)
 
+        # What a retraction detached: the only nodes that can be orphans afterwards.
+        candidates: dict[str, set[str]] = {"concepts": set(), "tags": set(), "resources": set()}
+
+        def retracted(records: list[Any]) -> None:
+            for record in records:
+                for name, uids in record.items():
+                    candidates[name].update(uids)
+
         with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
             # 1. retract what changed and deleted notes asserted before
             gone = retract + deleted
             for batch in _uid_batches(gone, self.batch_size):
-                run(tx, cypher.RETRACT_NOTE_EDGES, uids=batch)
+                retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=batch))
                 for query in cypher.RETRACT_TYPED_RELATION.values():
-                    run(tx, query, uids=batch)
+                    retracted(run(tx, query, uids=batch))
             for batch in _uid_batches(deleted, self.batch_size):
                 run(tx, cypher.DELETE_NOTES, uids=batch)
                 tick(len(batch))
@@ -465,6 +615,12 @@ class VaultSync:
                 tick(len(rows))
             for rows in _batches([nr.note for nr in to_write], self.batch_size):
                 run(tx, cypher.UPSERT_NOTES, rows=list(rows))
+            for query, restamps in (
+                (cypher.RESTAMP_NOTE_DIGESTS, restamp_notes),
+                (cypher.RESTAMP_CONCEPT_DIGESTS, restamp_concepts),
+            ):
+                for rows in _batches(restamps, self.batch_size):
+                    run(tx, query, rows=list(rows))
             # 3. the new assertions
             edge_sets: list[tuple[str, list[Row]]] = [
                 (cypher.CREATE_ABOUT, _flatten(nr.about for nr in to_write)),
@@ -482,17 +638,22 @@ class VaultSync:
                     run(tx, query, rows=list(rows))
             tick(len(to_write))
             # 4. what no note asserts any more
-            for query in (cypher.DELETE_ORPHAN_CONCEPTS, cypher.DELETE_ORPHAN_TAGS, cypher.DELETE_ORPHAN_RESOURCES):
-                rec = tx.run(query, vault=vault).single()
-                report.orphans_deleted += int(rec["deleted"]) if rec else 0
+            for name, query in (
+                ("concepts", cypher.DELETE_ORPHAN_CONCEPTS),
+                ("tags", cypher.DELETE_ORPHAN_TAGS),
+                ("resources", cypher.DELETE_ORPHAN_RESOURCES),
+            ):
+                for batch in _uid_batches(sorted(candidates[name]), self.batch_size):
+                    for record in run(tx, query, uids=batch):
+                        report.orphans_deleted += int(record["deleted"])
             run(
                 tx,
                 cypher.UPDATE_VAULT_STATS,
                 vault=vault,
                 root=root,
-                notes=len(wanted),
+                notes=len(digests),
                 concepts=len(concept_rows),
-                relations=sum(len(rows) for nr in by_path.values() for rows in nr.relations.values()),
+                relations=sum(len(rels) for rels in relations.values()),
                 problems=len(graph.problems),
             )
             # 5. commit only while the lease is still this run's (a lapsed, retaken lease must not
@@ -506,7 +667,14 @@ class VaultSync:
                 )
             tx.commit()
         report.counters = dict(counters)
+        _phase(phases, "write", mark)
         return report
+
+
+def _phase(phases: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    phases[name] = now - since
+    return now
 
 
 def _flatten(groups: Iterable[list[Row]]) -> list[Row]:
