@@ -47,7 +47,7 @@ def create_app(
 
     # Spellings and answers derived from the whole graph, shared by every request of this app and
     # dropped whenever the graph's version changes (any ingest that wrote something).
-    snapshot = GraphSnapshot(version_ttl_s=version_ttl_s)
+    snapshot = GraphSnapshot(version_ttl_s=version_ttl_s, freeze_gc=True)
 
     def new_reader() -> GraphReader:
         return GraphReader(the_driver, database, timeout_s=timeout_s, snapshot=snapshot)
