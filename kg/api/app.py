@@ -6,14 +6,25 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from neo4j import Driver, GraphDatabase
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from kg.api.context import Context
-from kg.api.responses import ANSWER_KEY_SCOPE_KEY, READER_SCOPE_KEY, KeptResponses, encode_json
+from kg.api.responses import (
+    ANSWER_JSON_SCOPE_KEY,
+    ANSWER_KEY_SCOPE_KEY,
+    READER_SCOPE_KEY,
+    EncodedResponse,
+    KeptResponses,
+    encode_json,
+    response_body,
+)
 from kg.api.schema import schema
 from kg.settings import Settings
 from kg.store.read import NO_UID, GraphReader, GraphSnapshot, StoreError
@@ -26,7 +37,17 @@ log = logging.getLogger(__name__)
 
 
 class _Router(GraphQLRouter[Context, None]):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        data = request.scope.pop(ANSWER_JSON_SCOPE_KEY, None)  # set by KeptAnswers
+        extensions = response.get("extensions")
+        if isinstance(data, bytes) and extensions is not None and set(response) == {"data", "extensions"}:
+            return cast(GraphQLHTTPResponse, EncodedResponse(response, response_body(data, extensions)))
+        return response
+
     def encode_json(self, data: object) -> bytes:
+        if isinstance(data, EncodedResponse):
+            return data.body
         return encode_json(data)  # as KeptResponses sends kept answers: UTF-8, compact
 
 

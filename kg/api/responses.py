@@ -22,6 +22,7 @@ from kg.store.read import GraphReader, GraphSnapshot, StoreError
 ANSWERS = "answers"  # the snapshot's pool of answers (JSON bytes of `data`)
 READER_SCOPE_KEY = "kg.reader"  # the request's reader, handed from the middleware to the context
 ANSWER_KEY_SCOPE_KEY = "kg.answer_key"  # the request's answer key, for KeptAnswers
+ANSWER_JSON_SCOPE_KEY = "kg.answer_json"  # the answer's `data` as KeptAnswers encoded it, for the router
 KEPT_HEADER = (b"kg-answer", b"kept")  # says a response came from the kept answers
 MAX_BODY = 256 << 10  # a learningPath request is ~1 KB; bigger bodies are not worth keeping
 
@@ -37,9 +38,18 @@ def encode_json(data: object) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def response_body(data: bytes, cypher_queries: int) -> bytes:
-    """The body strawberry would send for an answer without errors (same keys, same order)."""
-    return b'{"data":' + data + b',"extensions":{"cypherQueries":' + str(cypher_queries).encode() + b"}}"
+def response_body(data: bytes, extensions: Mapping[str, Any]) -> bytes:
+    """The body strawberry sends for an answer without errors (same keys, same order), around the
+    answer's `data` already encoded."""
+    return b'{"data":' + data + b',"extensions":' + encode_json(extensions) + b"}"
+
+
+class EncodedResponse(dict[str, Any]):
+    """A response whose JSON is already known (`body`): the router sends it without encoding it again."""
+
+    def __init__(self, response: Mapping[str, Any], body: bytes) -> None:
+        super().__init__(response)
+        self.body = body
 
 
 class KeptResponses:
@@ -73,7 +83,7 @@ class KeptResponses:
                     version = None
             kept = self.snapshot.get(ANSWERS, version, key) if version is not None else None
             if isinstance(kept, bytes):
-                await _send_json(send, response_body(kept, reader.queries))
+                await _send_json(send, response_body(kept, {"cypherQueries": reader.queries}))
                 return
             scope[ANSWER_KEY_SCOPE_KEY] = key  # where KeptAnswers keeps the answer
         scope[READER_SCOPE_KEY] = reader

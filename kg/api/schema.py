@@ -29,7 +29,7 @@ from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
 from kg.api.learning import learning_path as compute_path
 from kg.api.learning import resolve_one
 from kg.api.projection import Plans
-from kg.api.responses import ANSWERS, encode_json
+from kg.api.responses import ANSWER_JSON_SCOPE_KEY, ANSWERS, encode_json
 from kg.api.types import (
     Chain,
     ChainLink,
@@ -108,6 +108,9 @@ class KeptAnswers(SchemaExtension):
             return
         data = encode_json(result.data)
         reader.snapshot.put(ANSWERS, version, key, data, cost=len(data))  # a long path weighs more
+        request = getattr(ctx.context, "request", None)
+        if request is not None:  # the router sends these bytes instead of encoding the data again
+            request.scope[ANSWER_JSON_SCOPE_KEY] = data
 
 
 class DirectLearningPath(SchemaExtension):
