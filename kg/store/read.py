@@ -401,7 +401,10 @@ class GraphSnapshot:
     the garbage collector's sight (`gc.freeze`): for a long-running server, not a library caller."""
 
     DEFAULT_POOLS: Mapping[str, tuple[int, int]] = {
-        "answers": (4096, 64 << 20),  # complete GraphQL answers as JSON bytes, ≤ 64 MB per process
+        # complete GraphQL answers as JSON bytes, ≤ 256 MB per process: on a 50k-note graph a path is
+        # 150 KB (LEARNING_PATH_OUTLINE) to 450 KB (LEARNING_PATH), and a pool smaller than what the
+        # clients ask in turn keeps nothing (LRU with a cycle longer than the pool always misses)
+        "answers": (4096, 256 << 20),
     }
 
     def __init__(
@@ -447,6 +450,7 @@ class GraphSnapshot:
             if self._spellings is None:
                 self._spellings = build()
                 if self.freeze_gc:
+                    self._spellings.table(None)  # typo matching over every vault: built now, frozen too
                     # Hundreds of thousands of objects (a million on a 50k-note graph) that live until the
                     # next version: left to the collector, each full collection walks them all, a pause
                     # of 0.1-1 s every few requests. Frozen, it never looks at them; they are still freed
