@@ -67,10 +67,13 @@ def _run_once(
 
 
 def _summary(result: IngestResult) -> str:
-    return (
+    line = (
         f"{result.report.summary()} parse={result.parse_seconds:.2f}s "
         f"relations={len(result.graph.relations)} problems={len(result.graph.problems)}"
     )
+    if result.report.took_over_from:
+        line += f" (took over the lock of {result.report.took_over_from}, a process that is gone)"
+    return line
 
 
 @app.command("ingest")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -163,6 +164,7 @@ def test_neo4j_stopped_during_ingest(server: Server, driver: Driver, tmp_path: P
     third = kg_ingest(server, vault)
     _, err3 = third.communicate(timeout=900)
     assert third.returncode == 0, err3  # the re-run completes
+    assert f"took over the lock of {socket.gethostname()}:{second.pid}" in err3, err3
     after = snapshot(driver)
     assert len(after["nodes"]) > len(before["nodes"])  # type: ignore[arg-type]
     notes = driver.execute_query("MATCH (n:Note {vault: $v}) RETURN count(n) AS c", v=VAULT_NAME).records
