@@ -64,10 +64,19 @@ BREAK_LOCK = """
 MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner, l.host, l.pid
 """
 
+# Last statement of a sync's (last) transaction; it also clears the mark of an unfinished sync.
 UPDATE_VAULT_STATS = """
 MATCH (v:Vault {name: $vault})
 SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $relations,
     v.problems = $problems, v.last_change_at = datetime()
+REMOVE v.sync_incomplete
+"""
+
+# A sync written in several transactions marks the vault in its first one (cleared by
+# UPDATE_VAULT_STATS in its last): if it dies midway, the next sync knows to sweep the vault for
+# the orphans the committed transactions left (their candidates were only in the dead run's memory).
+MARK_SYNC_INCOMPLETE = """
+MATCH (v:Vault {name: $vault}) SET v.sync_incomplete = true
 """
 
 # --- what is there now ------------------------------------------------------------------------------
@@ -77,7 +86,8 @@ SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $rel
 VAULT_DIGESTS = """
 CALL () { MATCH (n:Note {vault: $vault}) RETURN collect([n.uid, n.digest]) AS notes }
 CALL () { MATCH (c:Concept {vault: $vault}) RETURN collect([c.uid, c.digest]) AS concepts }
-RETURN notes, concepts
+CALL () { OPTIONAL MATCH (v:Vault {name: $vault}) RETURN coalesce(v.sync_incomplete, false) AS incomplete }
+RETURN notes, concepts, incomplete
 """
 
 # A note or concept unchanged since an older kg wrote it: only its digest is brought up to date.
@@ -135,6 +145,14 @@ DELETE_ORPHAN_RESOURCES = """
 UNWIND $uids AS uid
 MATCH (r:Resource {uid: uid}) WHERE NOT (r)--() DELETE r RETURN count(r) AS deleted
 """
+
+# After an unfinished multi-transaction sync: every node of the vault that nothing points at any more.
+SWEEP_ORPHANS: dict[str, str] = {
+    name: f"""
+MATCH (x:{label} {{vault: $vault}}) WHERE NOT (x)--() DELETE x RETURN count(x) AS deleted
+"""
+    for name, label in (("concepts", "Concept"), ("tags", "Tag"), ("resources", "Resource"))
+}
 
 # --- assertion ---------------------------------------------------------------------------------------
 

@@ -6,7 +6,13 @@ How it stays exactly right as notes change:
   their previous assertions are retracted (found by `asserted_by`) and the new ones created.
   Rows for the UNWIND statements are built only for those notes.
 - concepts carry a digest of their own properties and are rewritten only when it changes.
-- the whole change is one transaction: a failure midway leaves the previous graph intact.
+- a change of up to `max_tx_rows` estimated rows is one transaction: a failure midway leaves the
+  previous graph intact. A bigger one (a first ingest of a big vault, a change of every note) would
+  exhaust Neo4j's transaction memory, so it is written in several transactions, each holding whole
+  notes (their retraction, their concepts, nodes, edges and digests): every note in the database is
+  at all times wholly old or wholly new, and a run that dies midway is finished by the next one
+  (the digests make it skip the notes already written). Orphan deletion and the vault's stats
+  (`last_change_at`, the API's cache version) come last, in the last transaction.
 - a short lease on an `IngestLock` node, renewed while the sync runs, stops two ingests of one
   vault from running at once. A lease whose holder was a process of this host that is gone
   (killed, crashed) counts as free at once; otherwise a dead holder's lease lapses in `lease_s`.
@@ -29,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from neo4j import Driver, ManagedTransaction, Query, Transaction
+from neo4j import Driver, ManagedTransaction, NotificationMinimumSeverity, Query, Transaction
 
 from kg.model import Graph, Note, Relation
 from kg.store import cypher
@@ -37,6 +43,13 @@ from kg.store.schema import ensure_schema
 
 UID_SEPARATOR = "\u241f"  # SYMBOL FOR UNIT SEPARATOR: never appears in paths or concept keys
 DEFAULT_BATCH_SIZE = 2000
+# Rows one transaction may write or retract (node upserts + relationships created + relationships
+# retracted, estimated from the new rows). Measured on a 10k-note vault (36 rows a note) with a 2g
+# heap: a first ingest (362k rows) fits, a change of every note (~720k) exhausts the transaction
+# memory; 150k keeps a margin of more than 2x and still writes a 1,500-note vault in one transaction.
+DEFAULT_MAX_TX_ROWS = 150_000
+# The retraction of a deleted note is estimated at the mean size of the written notes, or this.
+DELETED_NOTE_ROWS = 40
 # Short, because a holder on another host that died is only noticed when its lease lapses;
 # the running sync renews it every third of that.
 DEFAULT_LEASE_S = 120
@@ -114,10 +127,15 @@ class SyncReport:
     seconds: float = 0.0
     # Summed Neo4j counters of the content writes (not the lock bookkeeping): zero on a no-op run.
     counters: dict[str, int] = field(default_factory=dict)
-    # Seconds per phase: schema, lock, digest, read, rows, write (the one transaction), release.
+    # Seconds per phase: schema, lock, digest, read, rows, plan, write (all its transactions), release.
     phases: dict[str, float] = field(default_factory=dict)
     # "host:pid" of a dead local process whose lease this run took over, if any.
     took_over_from: str | None = None
+    # Transactions the change was written in: 0 (nothing to write), 1 (atomic), or more (a big
+    # change split into whole-note batches).
+    transactions: int = 0
+    # This run finished a sync that had died midway (it swept the vault for orphans).
+    finished_incomplete: bool = False
 
     @property
     def changed(self) -> bool:
@@ -128,7 +146,7 @@ class SyncReport:
             f"vault={self.vault} notes={self.notes_total} added={self.notes_added} "
             f"changed={self.notes_changed} deleted={self.notes_deleted} unchanged={self.notes_unchanged} "
             f"concepts_written={self.concepts_written} relations_written={self.relations_written} "
-            f"orphans_deleted={self.orphans_deleted} time={self.seconds:.2f}s"
+            f"orphans_deleted={self.orphans_deleted} transactions={self.transactions} time={self.seconds:.2f}s"
         )
 
 
@@ -143,6 +161,42 @@ class _NoteRows:
     links: list[Row] = field(default_factory=list)
     cites: list[Row] = field(default_factory=list)
     relations: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def uid(self) -> str:
+        return str(self.note["uid"])
+
+    def size(self) -> int:
+        """Rows: the note node and every edge it asserts."""
+        edges = len(self.about) + len(self.mentions) + len(self.tagged) + len(self.links) + len(self.cites)
+        return 1 + edges + sum(len(rows) for rows in self.relations.values())
+
+    def concept_uids(self) -> Iterator[str]:
+        for row in self.about:
+            yield row["concept"]
+        for row in self.mentions:
+            yield row["concept"]
+        for rows in self.relations.values():
+            for row in rows:
+                yield row["source"]
+                yield row["target"]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one transaction writes: whole notes, with the concepts and links they need."""
+
+    deleted: list[str] = field(default_factory=list)  # uids of deleted notes
+    retract: list[str] = field(default_factory=list)  # uids of changed notes (their old assertions go)
+    notes: list[_NoteRows] = field(default_factory=list)
+    concepts: list[Row] = field(default_factory=list)
+    # LINKS_TO rows: a link to a note added by this run goes in that note's batch (it cannot exist before)
+    links: list[Row] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def steps(self) -> int:
+        return len(self.deleted) + len(self.notes) + len(self.concepts)
 
 
 def _digest(value: object) -> str:
@@ -260,19 +314,7 @@ def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relatio
         )
     for tag in sorted(set(note.tags)):
         rows.tagged.append({"note": note_uid, "tag": scoped_uid(vault, tag), "vault": vault, "name": tag})
-    link_lines: dict[str, list[int]] = defaultdict(list)
-    for link in note.links:
-        if link.resolved_note and link.resolved_note != note.path and link.resolved_note in graph.notes:
-            link_lines[link.resolved_note].append(link.line)
-    for target in sorted(link_lines):
-        rows.links.append(
-            {
-                "note": note_uid,
-                "target": scoped_uid(vault, target),
-                "count": len(link_lines[target]),
-                "line": min(link_lines[target]),
-            }
-        )
+    rows.links = _link_rows(vault, note, graph)
     for url in sorted(set(note.resources)):
         rows.cites.append(
             {
@@ -286,6 +328,24 @@ def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relatio
     for rel in relations:
         rows.relations[rel.type.value].append(_relation_row(vault, rel))
     return rows
+
+
+def _link_rows(vault: str, note: Note, graph: Graph) -> list[Row]:
+    """LINKS_TO rows of a note: one per other note of the vault it links to."""
+    note_uid = scoped_uid(vault, note.path)
+    link_lines: dict[str, list[int]] = defaultdict(list)
+    for link in note.links:
+        if link.resolved_note and link.resolved_note != note.path and link.resolved_note in graph.notes:
+            link_lines[link.resolved_note].append(link.line)
+    return [
+        {
+            "note": note_uid,
+            "target": scoped_uid(vault, target),
+            "count": len(link_lines[target]),
+            "line": min(link_lines[target]),
+        }
+        for target in sorted(link_lines)
+    ]
 
 
 def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
@@ -407,10 +467,22 @@ class _LeaseKeeper:
 class VaultSync:
     """Writes one vault's `Graph` into Neo4j. Handed its driver; reads no environment."""
 
-    def __init__(self, driver: Driver, database: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(
+        self,
+        driver: Driver,
+        database: str | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
+    ):
+        """`batch_size`: rows per UNWIND statement. `max_tx_rows`: the biggest change (estimated rows
+        written and retracted) written in one transaction; a bigger one is split (see module doc)."""
+        if max_tx_rows < 1:
+            raise ValueError(f"max_tx_rows must be at least 1, not {max_tx_rows}")
         self.driver = driver
         self.database = database
         self.batch_size = batch_size
+        self.max_tx_rows = max_tx_rows
 
     # -- lock ---------------------------------------------------------------------------------------
 
@@ -541,7 +613,10 @@ class VaultSync:
         mark = _phase(phases, "digest", mark)
 
         # 2. what the database holds now
-        with self.driver.session(database=self.database) as session:
+        # "property does not exist" warnings (digest, sync_incomplete) are noise on a fresh database
+        with self.driver.session(
+            database=self.database, notifications_min_severity=NotificationMinimumSeverity.OFF
+        ) as session:
             rec = session.run(cypher.VAULT_DIGESTS, vault=vault).single()
         assert rec is not None
         existing_notes: dict[str, str | None] = {uid: digest for uid, digest in rec["notes"]}
@@ -569,10 +644,25 @@ class VaultSync:
         report.notes_unchanged = len(digests) - len(to_write)
         report.concepts_written = len(concepts)
         mark = _phase(phases, "rows", mark)
-        if not (to_write or deleted or concepts or restamp_notes or restamp_concepts):
+        incomplete = bool(rec["incomplete"])  # a multi-transaction sync died midway: finish it
+        if not (to_write or deleted or concepts or restamp_notes or restamp_concepts or incomplete):
             return report  # nothing changed: write nothing at all
 
-        total_steps = len(to_write) + len(deleted) + len(concepts)
+        existing_concepts_unused = sorted(set(existing_concepts) - set(concept_rows))
+        incoming = _incoming_links(vault, graph, paths, to_write, existing_notes)
+        batches = _plan_batches(to_write, existing_notes, deleted, concepts, incoming, self.max_tx_rows)
+        report.transactions = len(batches)
+        report.finished_incomplete = incomplete
+        if len(batches) > 1:
+            log.info(
+                "vault %r: a change of ~%d rows, written in %d transactions of whole notes",
+                vault,
+                sum(b.rows for b in batches),
+                len(batches),
+            )
+        mark = _phase(phases, "plan", mark)
+
+        total_steps = sum(b.steps for b in batches)
         done = 0
         counters: dict[str, int] = defaultdict(int)
 
@@ -585,90 +675,178 @@ class VaultSync:
                     counters[name.lstrip("_")] += value
             return records
 
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(done, total_steps)
-
-        # What a retraction detached: the only nodes that can be orphans afterwards.
-        candidates: dict[str, set[str]] = {"concepts": set(), "tags": set(), "resources": set()}
+        # What a retraction detached: the only nodes that can be orphans afterwards (and concepts
+        # no note of the vault uses any more, left by an earlier run).
+        candidates: dict[str, set[str]] = {"concepts": set(existing_concepts_unused), "tags": set(), "resources": set()}
 
         def retracted(records: list[Any]) -> None:
             for record in records:
                 for name, uids in record.items():
                     candidates[name].update(uids)
 
-        with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
-            # 1. retract what changed and deleted notes asserted before
-            gone = retract + deleted
-            for batch in _uid_batches(gone, self.batch_size):
-                retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=batch))
-                for query in cypher.RETRACT_TYPED_RELATION.values():
-                    retracted(run(tx, query, uids=batch))
-            for batch in _uid_batches(deleted, self.batch_size):
-                run(tx, cypher.DELETE_NOTES, uids=batch)
-                tick(len(batch))
-            # 2. concepts and notes (nodes first, so edges can match both ends)
-            for rows in _batches(concepts, self.batch_size):
-                run(tx, cypher.UPSERT_CONCEPTS, rows=list(rows))
-                tick(len(rows))
-            for rows in _batches([nr.note for nr in to_write], self.batch_size):
-                run(tx, cypher.UPSERT_NOTES, rows=list(rows))
-            for query, restamps in (
-                (cypher.RESTAMP_NOTE_DIGESTS, restamp_notes),
-                (cypher.RESTAMP_CONCEPT_DIGESTS, restamp_concepts),
-            ):
-                for rows in _batches(restamps, self.batch_size):
-                    run(tx, query, rows=list(rows))
-            # 3. the new assertions
-            edge_sets: list[tuple[str, list[Row]]] = [
-                (cypher.CREATE_ABOUT, _flatten(nr.about for nr in to_write)),
-                (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in to_write)),
-                (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in to_write)),
-                (cypher.CREATE_LINKS, _flatten(nr.links for nr in to_write)),
-                (cypher.CREATE_CITES, _flatten(nr.cites for nr in to_write)),
-            ]
-            for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
-                rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in to_write)
-                report.relations_written += len(rel_rows)
-                edge_sets.append((query, rel_rows))
-            for query, rows_all in edge_sets:
-                for rows in _batches(rows_all, self.batch_size):
-                    run(tx, query, rows=list(rows))
-            tick(len(to_write))
-            # 4. what no note asserts any more
-            for name, query in (
-                ("concepts", cypher.DELETE_ORPHAN_CONCEPTS),
-                ("tags", cypher.DELETE_ORPHAN_TAGS),
-                ("resources", cypher.DELETE_ORPHAN_RESOURCES),
-            ):
-                for batch in _uid_batches(sorted(candidates[name]), self.batch_size):
-                    for record in run(tx, query, uids=batch):
-                        report.orphans_deleted += int(record["deleted"])
-            run(
-                tx,
-                cypher.UPDATE_VAULT_STATS,
-                vault=vault,
-                root=root,
-                notes=len(digests),
-                concepts=len(concept_rows),
-                relations=sum(len(rels) for rels in relations.values()),
-                problems=len(graph.problems),
-            )
-            # 5. commit only while the lease is still this run's (a lapsed, retaken lease must not
-            # let two ingests write); read only, so the lock node stays out of this transaction.
-            holder = tx.run(cypher.LOCK_HOLDER, vault=vault).single()
-            if holder is None or holder["token"] != token:
-                owner = holder["owner"] if holder is not None else None
-                raise IngestLockedError(
-                    f"vault {vault!r}: this ingest's lease was taken over by {owner or 'a --break-lock'} "
-                    "while it ran; nothing was written, run the ingest again"
-                )
-            tx.commit()
+        for index, batch in enumerate(batches):
+            last = index == len(batches) - 1
+            with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+                if index == 0 and not last:
+                    run(tx, cypher.MARK_SYNC_INCOMPLETE, vault=vault)
+                # 1. retract what this batch's changed and deleted notes asserted before
+                for uids in _uid_batches(batch.retract + batch.deleted, self.batch_size):
+                    retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=uids))
+                    for query in cypher.RETRACT_TYPED_RELATION.values():
+                        retracted(run(tx, query, uids=uids))
+                for uids in _uid_batches(batch.deleted, self.batch_size):
+                    run(tx, cypher.DELETE_NOTES, uids=uids)
+                # 2. concepts and notes (nodes first, so edges can match both ends)
+                for rows in _batches(batch.concepts, self.batch_size):
+                    run(tx, cypher.UPSERT_CONCEPTS, rows=list(rows))
+                for rows in _batches([nr.note for nr in batch.notes], self.batch_size):
+                    run(tx, cypher.UPSERT_NOTES, rows=list(rows))
+                if last:
+                    for query, restamps in (
+                        (cypher.RESTAMP_NOTE_DIGESTS, restamp_notes),
+                        (cypher.RESTAMP_CONCEPT_DIGESTS, restamp_concepts),
+                    ):
+                        for rows in _batches(restamps, self.batch_size):
+                            run(tx, query, rows=list(rows))
+                # 3. the new assertions
+                edge_sets: list[tuple[str, list[Row]]] = [
+                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in batch.notes)),
+                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in batch.notes)),
+                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in batch.notes)),
+                    (cypher.CREATE_LINKS, batch.links),
+                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in batch.notes)),
+                ]
+                for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
+                    rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in batch.notes)
+                    report.relations_written += len(rel_rows)
+                    edge_sets.append((query, rel_rows))
+                for query, rows_all in edge_sets:
+                    for rows in _batches(rows_all, self.batch_size):
+                        run(tx, query, rows=list(rows))
+                if last:
+                    # 4. what no note asserts any more, then the vault's stats (the API's cache version)
+                    for name, query in (
+                        ("concepts", cypher.DELETE_ORPHAN_CONCEPTS),
+                        ("tags", cypher.DELETE_ORPHAN_TAGS),
+                        ("resources", cypher.DELETE_ORPHAN_RESOURCES),
+                    ):
+                        for uids in _uid_batches(sorted(candidates[name]), self.batch_size):
+                            for record in run(tx, query, uids=uids):
+                                report.orphans_deleted += int(record["deleted"])
+                    if report.finished_incomplete:
+                        for query in cypher.SWEEP_ORPHANS.values():
+                            for record in run(tx, query, vault=vault):
+                                report.orphans_deleted += int(record["deleted"])
+                    run(
+                        tx,
+                        cypher.UPDATE_VAULT_STATS,
+                        vault=vault,
+                        root=root,
+                        notes=len(digests),
+                        concepts=len(concept_rows),
+                        relations=sum(len(rels) for rels in relations.values()),
+                        problems=len(graph.problems),
+                    )
+                done += batch.steps
+                if progress is not None:
+                    progress(done, total_steps)
+                # 5. commit only while the lease is still this run's (a lapsed, retaken lease must not
+                # let two ingests write); read only, so the lock node stays out of this transaction.
+                holder = tx.run(cypher.LOCK_HOLDER, vault=vault).single()
+                if holder is None or holder["token"] != token:
+                    owner = holder["owner"] if holder is not None else None
+                    written = (
+                        "nothing was written"
+                        if index == 0
+                        else f"{index} of its {len(batches)} transactions were written (each note is wholly "
+                        "old or wholly new)"
+                    )
+                    raise IngestLockedError(
+                        f"vault {vault!r}: this ingest's lease was taken over by {owner or 'a --break-lock'} "
+                        f"while it ran; {written}, run the ingest again"
+                    )
+                tx.commit()
         report.counters = dict(counters)
         _phase(phases, "write", mark)
         return report
+
+
+def _incoming_links(
+    vault: str, graph: Graph, paths: Mapping[str, str], to_write: Sequence[_NoteRows], existing: Mapping[str, object]
+) -> list[Row]:
+    """LINKS_TO rows from notes this run does not write to notes it adds.
+
+    Normally there are none (a note that links to another was written when that one was), but a
+    multi-transaction sync that died midway can have written a note whose link target it had not
+    added yet: the link is created when the target is.
+    """
+    written = {nr.uid for nr in to_write}
+    added = {nr.uid for nr in to_write if nr.uid not in existing}
+    if not added or len(written) == len(paths):
+        return []
+    added_paths = {paths[uid] for uid in added}
+    rows: list[Row] = []
+    for uid, path in paths.items():
+        note = graph.notes[path]
+        if uid not in written and any(link.resolved_note in added_paths for link in note.links):
+            rows.extend(row for row in _link_rows(vault, note, graph) if row["target"] in added)
+    return rows
+
+
+def _plan_batches(
+    to_write: Sequence[_NoteRows],
+    existing: Mapping[str, object],
+    deleted: Sequence[str],
+    concepts: Sequence[Row],
+    incoming: Sequence[Row],
+    max_rows: int,
+) -> list[_Batch]:
+    """Split a change into transactions of whole notes, each of at most `max_rows` estimated rows
+    (a note bigger than that alone). One batch when the whole change fits.
+
+    A changed note counts twice its new rows (its old assertions, retracted, are about as many);
+    a deleted note, the mean size of the written notes.
+    """
+    sizes = {nr.uid: nr.size() for nr in to_write}
+    incoming_by_target: dict[str, list[Row]] = defaultdict(list)
+    for row in incoming:
+        incoming_by_target[row["target"]].append(row)
+    per_deleted = round(sum(sizes.values()) / len(sizes)) if sizes else DELETED_NOTE_ROWS
+    batches = [_Batch()]
+
+    def place(cost: int) -> _Batch:
+        if batches[-1].rows and batches[-1].rows + cost > max_rows:
+            batches.append(_Batch())
+        batches[-1].rows += cost
+        return batches[-1]
+
+    for uid in deleted:
+        place(per_deleted).deleted.append(uid)
+    added_in: dict[str, int] = {}  # uid of a note this run adds -> index of its batch
+    for nr in to_write:
+        changed = nr.uid in existing
+        batch = place(sizes[nr.uid] * (2 if changed else 1) + len(incoming_by_target.get(nr.uid, ())))
+        batch.notes.append(nr)
+        if changed:
+            batch.retract.append(nr.uid)
+        else:
+            added_in[nr.uid] = len(batches) - 1
+    # Links: in the later of the source's batch and, for a target this run adds, the target's.
+    pending = {str(row["uid"]): row for row in concepts}
+    for index, batch in enumerate(batches):
+        for nr in batch.notes:
+            for row in nr.links:
+                batches[max(index, added_in.get(row["target"], index))].links.append(row)
+            for uid in nr.concept_uids():
+                concept = pending.pop(uid, None)
+                if concept is not None:
+                    batch.concepts.append(concept)
+    for row in incoming:
+        batches[added_in[row["target"]]].links.append(row)
+    batches[0].concepts.extend(pending.values())  # changed concepts no written note points at
+    for batch in batches:
+        batch.concepts.sort(key=lambda row: str(row["uid"]))
+    return batches
 
 
 def _phase(phases: dict[str, float], name: str, since: float) -> float:
