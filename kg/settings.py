@@ -22,9 +22,7 @@ class Settings(BaseSettings):
 
     neo4j_uri: str = Field(default="bolt://127.0.0.1:7687", validation_alias="NEO4J_URI")
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
-    neo4j_password: SecretStr = Field(
-        default=SecretStr(LOCAL_DEFAULT_PASSWORD), validation_alias="NEO4J_PASSWORD"
-    )
+    neo4j_password: SecretStr = Field(default=SecretStr(LOCAL_DEFAULT_PASSWORD), validation_alias="NEO4J_PASSWORD")
     neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
 
     # kg's own state: launcher build, jars cache and the local Neo4j's data dir live under here.

@@ -45,8 +45,7 @@ def connect(settings: Settings) -> Driver:
         driver.close()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise fail(
-            f"cannot reach Neo4j at {settings.neo4j_uri} ({reason}); start one with `kg neo4j start` "
-            "or set NEO4J_URI",
+            f"cannot reach Neo4j at {settings.neo4j_uri} ({reason}); start one with `kg neo4j start` or set NEO4J_URI",
             EXIT_UNAVAILABLE,
         ) from None
     return driver
