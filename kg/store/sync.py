@@ -44,9 +44,11 @@ from kg.store.schema import ensure_schema
 UID_SEPARATOR = "\u241f"  # SYMBOL FOR UNIT SEPARATOR: never appears in paths or concept keys
 DEFAULT_BATCH_SIZE = 2000
 # Rows one transaction may write or retract (node upserts + relationships created + relationships
-# retracted, estimated from the new rows). Measured on a 10k-note vault (36 rows a note) with a 2g
-# heap: a first ingest (362k rows) fits, a change of every note (~720k) exhausts the transaction
-# memory; 150k keeps a margin of more than 2x and still writes a 1,500-note vault in one transaction.
+# retracted, estimated from the new rows). Measured with a 2g heap (transaction memory limit
+# 1.4 GiB) on a 10k-note vault of 36 rows a note: a first ingest in one transaction (362k rows)
+# peaked at 966 MiB, a change of every note (~720k) hit the limit. A row costs ~2.7 KiB, so 150k
+# rows is ~400 MiB: a margin of 3.5x (long evidence, concurrent transactions), and a 1,500-note
+# vault still goes in one transaction.
 DEFAULT_MAX_TX_ROWS = 150_000
 # The retraction of a deleted note is estimated at the mean size of the written notes, or this.
 DELETED_NOTE_ROWS = 40
@@ -139,7 +141,10 @@ class SyncReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.notes_added or self.notes_changed or self.notes_deleted or self.concepts_written)
+        return (
+            bool(self.notes_added or self.notes_changed or self.notes_deleted or self.concepts_written)
+            or self.finished_incomplete
+        )
 
     def summary(self) -> str:
         return (

@@ -18,7 +18,7 @@ from bench.generate_vault import generate
 from ingest.vault import read_vault
 from kg.model import Concept, Graph, Mention, Note
 from kg.store.cypher import NOTE_EDGE_TYPES
-from kg.store.sync import VaultSync
+from kg.store.sync import IngestLockedError, VaultSync
 
 pytestmark = pytest.mark.integration
 
@@ -257,9 +257,31 @@ def test_an_unfinished_sync_is_finished_even_when_nothing_is_left_to_write(
     assert 0 < len(written) < count
     now = _tagged_notes(count, written)
     report = VaultSync(neo4j_driver).sync(VAULT, "/vault", now)
-    assert report.finished_incomplete and report.notes_unchanged == count and report.transactions == 1
+    assert report.finished_incomplete and report.changed
+    assert report.notes_unchanged == count and report.transactions == 1
     assert report.orphans_deleted == 2 * len(written)  # their tags and resources, found by the sweep
     finished = Snapshot.take(neo4j_driver)
     wipe(neo4j_driver)
     VaultSync(neo4j_driver).sync(VAULT, "/vault", now)
     assert finished == Snapshot.take(neo4j_driver)
+
+
+def test_each_transaction_commits_only_while_the_lease_is_this_runs(
+    neo4j_driver: Driver, clean_db: None, vaults: tuple[Graph, Graph]
+) -> None:
+    old, _ = vaults
+    sync = VaultSync(neo4j_driver, max_tx_rows=TINY_MAX_TX_ROWS)
+    calls: list[int] = []
+
+    def break_lock_in_the_second(done: int, total: int) -> None:  # as `kg ingest --break-lock` would
+        calls.append(done)
+        if len(calls) == 2:
+            VaultSync(neo4j_driver).break_lock(VAULT)
+
+    with pytest.raises(IngestLockedError, match=r"1 of its \d+ transactions were written"):
+        sync.sync(VAULT, "/vault", old, progress=break_lock_in_the_second)
+    assert len(calls) == 2
+    notes = neo4j_driver.execute_query("MATCH (n:Note) RETURN count(n) AS c").records[0]["c"]
+    assert 0 < notes < len(old.notes)  # the first transaction only
+    assert sync.sync(VAULT, "/vault", old).finished_incomplete
+    assert neo4j_driver.execute_query("MATCH (n:Note) RETURN count(n) AS c").records[0]["c"] == len(old.notes)
