@@ -511,7 +511,10 @@ class VaultSync:
             assert taken is not None
             return True, (str(state["owner"]) if dead else None), owner, str(taken["expires"])
 
-        with self.driver.session(database=self.database) as session:
+        # "property does not exist" warnings (expires, host, pid) are noise on a fresh database
+        with self.driver.session(
+            database=self.database, notifications_min_severity=NotificationMinimumSeverity.OFF
+        ) as session:
             free, dead_holder, holder, expires = session.execute_write(work)
         if not free:
             raise IngestLockedError(
