@@ -2,9 +2,10 @@
 
 Once, every N minutes (`--every 15m`) or on change (`--watch`). Exit codes (for cron/systemd):
 0 done, 65 the vault is not a readable folder or its relations config is bad, 69 Neo4j unreachable
-or lost during the run (nothing of the run is kept: the graph is the previous one), 75 another ingest
-of this vault holds the lock or Neo4j refused the run for a transient reason (try later), 1 anything
-else.
+or lost during the run, 75 another ingest of this vault holds the lock or Neo4j refused the run for a
+transient reason (try later), 1 anything else. A run that fails leaves no half-written note: the graph
+is the previous one, or (a change written in several transactions) partly new, which the next run
+finishes.
 """
 
 from __future__ import annotations
@@ -134,18 +135,18 @@ def ingest(
         except TransientError as exc:
             raise fail(
                 f"Neo4j at {settings.neo4j_uri} refused the ingest for now ({_first_line(exc)}); "
-                "nothing was written, try again later",
+                "try again later, the next run finishes what this one did not write",
                 EXIT_TEMPFAIL,
             ) from None
         except (ServiceUnavailable, SessionExpired, DriverError, OSError) as exc:
             raise fail(
                 f"lost Neo4j at {settings.neo4j_uri} during the ingest ({_first_line(exc)}); "
-                "nothing of this run was kept, re-run when Neo4j is back",
+                "re-run when Neo4j is back, it finishes what this run did not write",
                 EXIT_UNAVAILABLE,
             ) from None
         except Neo4jError as exc:
             reason = _first_line(exc)
-            raise fail(f"Neo4j at {settings.neo4j_uri} failed the ingest ({reason}); nothing was written") from None
+            raise fail(f"Neo4j at {settings.neo4j_uri} failed the ingest ({reason})") from None
         finally:
             driver.close()
         _log(_summary(result))
