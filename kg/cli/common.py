@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from neo4j import Driver, GraphDatabase
@@ -16,6 +18,16 @@ EXIT_USAGE = 2
 EXIT_DATA_ERROR = 65  # EX_DATAERR: the vault argument is not a readable folder
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: Neo4j cannot be reached or refused our credentials
 EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: another ingest of this vault holds the lock; try again later
+
+
+# `--relations-config`, shared by the commands that read a vault (ingest, export).
+RelationsConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--relations-config",
+        help="Relation-key config (TOML). Default: KG_RELATIONS_CONFIG, else the vault's kg-relations.toml.",
+    ),
+]
 
 
 def load_settings() -> Settings:

@@ -16,7 +16,7 @@ import typer
 from ingest.export import write_graph
 from ingest.vault import DEFAULT_MAX_FILE_BYTES
 from kg.cli.app import app
-from kg.cli.common import EXIT_DATA_ERROR, fail, load_settings
+from kg.cli.common import EXIT_DATA_ERROR, RelationsConfigOption, fail, load_settings
 from kg.pipeline import RelationsConfigError, read_vault_with_config
 
 
@@ -37,13 +37,7 @@ def export(
     max_file_bytes: Annotated[
         int, typer.Option("--max-file-bytes", help="Notes larger than this are skipped and reported.", min=1)
     ] = DEFAULT_MAX_FILE_BYTES,
-    relations_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--relations-config",
-            help="Relation-key config (TOML). Default: KG_RELATIONS_CONFIG, else the vault's kg-relations.toml.",
-        ),
-    ] = None,
+    relations_config: RelationsConfigOption = None,
 ) -> None:
     """Read VAULT into a graph of notes, concepts and relations and write it out; nothing is stored."""
     root = vault.expanduser()

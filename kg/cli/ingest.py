@@ -21,7 +21,15 @@ from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, Sessio
 
 from ingest.vault import ParseCache
 from kg.cli.app import app
-from kg.cli.common import EXIT_DATA_ERROR, EXIT_TEMPFAIL, EXIT_UNAVAILABLE, connect, fail, load_settings
+from kg.cli.common import (
+    EXIT_DATA_ERROR,
+    EXIT_TEMPFAIL,
+    EXIT_UNAVAILABLE,
+    RelationsConfigOption,
+    connect,
+    fail,
+    load_settings,
+)
 from kg.pipeline import IngestResult, RelationsConfigError, default_vault_name, ingest_vault, read_relations_rules
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
@@ -94,13 +102,7 @@ def ingest(
     problems: Annotated[
         bool, typer.Option("--problems", help="Print every problem found in the vault (path: reason).")
     ] = False,
-    relations_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--relations-config",
-            help="Relation-key config (TOML). Default: KG_RELATIONS_CONFIG, else the vault's kg-relations.toml.",
-        ),
-    ] = None,
+    relations_config: RelationsConfigOption = None,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes nothing."""
     root = vault.expanduser()
