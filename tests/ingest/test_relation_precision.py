@@ -5,38 +5,15 @@ Each test pairs a bad case (the edge a careful reader rejects) with a right one 
 
 from __future__ import annotations
 
-from ingest.vault import outline_relations, parse_note, resolve_notes
-from kg.model import Relation, RelationType
+from relation_vault import vault
+
+from ingest.vault import parse_note
+from kg.model import RelationType
 
 PRE = RelationType.PREREQUISITE_OF
 VAR = RelationType.VARIANT_OF
 IMP = RelationType.IMPLEMENTS
 NEXT = RelationType.NEXT
-
-
-class Vault:
-    def __init__(self, files: dict[str, str]) -> None:
-        from ingest.relations import RULES
-
-        parsed = [parse_note(path, text) for path, text in files.items()]
-        self.graph, self.index = resolve_notes(parsed, rules=[outline_relations, *RULES])
-
-    def key(self, name: str) -> str:
-        found = self.index.resolve(name)
-        assert found is not None, f"{name!r} is not a concept"
-        return found
-
-    def find(self, kind: RelationType, source: str, target: str) -> list[Relation]:
-        s, t = self.key(source), self.key(target)
-        return [r for r in self.graph.relations if r.type is kind and r.source == s and r.target == t]
-
-    def by_rule(self, rule: str) -> list[tuple[str, str]]:
-        names = {k: c.name for k, c in self.graph.concepts.items()}
-        return sorted((names[r.source], names[r.target]) for r in self.graph.relations if r.rule == rule)
-
-
-def vault(**files: str) -> Vault:
-    return Vault({name.replace("__", "/") + ".md": text for name, text in files.items()})
 
 
 # --- cue.supports ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from relation_vault import Vault, vault
 
 from ingest.concepts import ConceptIndex
 from ingest.relation_rules import (
@@ -18,7 +19,6 @@ from ingest.relation_rules import (
     RULES_BY_NAME,
     Direction,
     Family,
-    RelationsConfig,
     find_relations_config,
     load_relations_config,
     normalise_key,
@@ -27,40 +27,11 @@ from ingest.relation_rules import (
 )
 from ingest.relations import RULES, rules_for, rules_for_vault, vault_rules
 from ingest.vault import default_rules, outline_relations, parse_note, read_vault, resolve_notes
-from kg.model import Graph, ProblemKind, Relation, RelationType
+from kg.model import Graph, ProblemKind, RelationType
 
 PRE = RelationType.PREREQUISITE_OF
 VAR = RelationType.VARIANT_OF
 IMP = RelationType.IMPLEMENTS
-
-
-class Vault:
-    def __init__(self, files: dict[str, str], config: RelationsConfig = DEFAULT_CONFIG) -> None:
-        parsed = [parse_note(path, text) for path, text in files.items()]
-        self.graph, self.index = resolve_notes(parsed, rules=[outline_relations, *rules_for(config)])
-
-    @property
-    def relations(self) -> list[Relation]:
-        return self.graph.relations
-
-    def key(self, name: str) -> str:
-        found = self.index.resolve(name)
-        assert found is not None, f"{name!r} is not a concept"
-        return found
-
-    def find(self, kind: RelationType, source: str, target: str) -> list[Relation]:
-        s, t = self.key(source), self.key(target)
-        return [r for r in self.relations if r.type is kind and r.source == s and r.target == t]
-
-    def rules(self, kind: RelationType, source: str, target: str) -> set[str]:
-        return {r.rule for r in self.find(kind, source, target)}
-
-    def typed(self, *kinds: RelationType) -> list[tuple[str, str, str]]:
-        return sorted((r.type.value, r.source, r.target) for r in self.relations if r.type in kinds)
-
-
-def vault(**files: str) -> Vault:
-    return Vault({name.replace("__", "/") + ".md": text for name, text in files.items()})
 
 
 # --- the rule table and the config file -------------------------------------------------------------
