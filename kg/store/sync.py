@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from neo4j import Driver, ManagedTransaction, NotificationMinimumSeverity, Query, Transaction
@@ -62,6 +62,7 @@ DIGEST_PREFIX = "2:"
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+T = TypeVar("T")
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -419,9 +420,10 @@ class _LegacyDigests:
         return self._sha({k: v for k, v in row.items() if k != "digest"})
 
 
-def _batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    """`items` in runs of at most `size`: the rows or uids of one UNWIND statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class _LeaseKeeper:
@@ -698,24 +700,24 @@ class VaultSync:
                 if index == 0 and not last:
                     run(tx, cypher.MARK_SYNC_INCOMPLETE, vault=vault)
                 # 1. retract what this batch's changed and deleted notes asserted before
-                for uids in _uid_batches(batch.retract + batch.deleted, self.batch_size):
+                for uids in _chunks(batch.retract + batch.deleted, self.batch_size):
                     retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=uids))
                     for query in cypher.RETRACT_TYPED_RELATION.values():
                         retracted(run(tx, query, uids=uids))
-                for uids in _uid_batches(batch.deleted, self.batch_size):
+                for uids in _chunks(batch.deleted, self.batch_size):
                     run(tx, cypher.DELETE_NOTES, uids=uids)
                 # 2. concepts and notes (nodes first, so edges can match both ends)
-                for rows in _batches(batch.concepts, self.batch_size):
-                    run(tx, cypher.UPSERT_CONCEPTS, rows=list(rows))
-                for rows in _batches([nr.note for nr in batch.notes], self.batch_size):
-                    run(tx, cypher.UPSERT_NOTES, rows=list(rows))
+                for rows in _chunks(batch.concepts, self.batch_size):
+                    run(tx, cypher.UPSERT_CONCEPTS, rows=rows)
+                for rows in _chunks([nr.note for nr in batch.notes], self.batch_size):
+                    run(tx, cypher.UPSERT_NOTES, rows=rows)
                 if last:
                     for query, restamps in (
                         (cypher.RESTAMP_NOTE_DIGESTS, restamp_notes),
                         (cypher.RESTAMP_CONCEPT_DIGESTS, restamp_concepts),
                     ):
-                        for rows in _batches(restamps, self.batch_size):
-                            run(tx, query, rows=list(rows))
+                        for rows in _chunks(restamps, self.batch_size):
+                            run(tx, query, rows=rows)
                 # 3. the new assertions
                 edge_sets: list[tuple[str, list[Row]]] = [
                     (cypher.CREATE_ABOUT, _flatten(nr.about for nr in batch.notes)),
@@ -729,8 +731,8 @@ class VaultSync:
                     report.relations_written += len(rel_rows)
                     edge_sets.append((query, rel_rows))
                 for query, rows_all in edge_sets:
-                    for rows in _batches(rows_all, self.batch_size):
-                        run(tx, query, rows=list(rows))
+                    for rows in _chunks(rows_all, self.batch_size):
+                        run(tx, query, rows=rows)
                 if last:
                     # 4. what no note asserts any more, then the vault's stats (the API's cache version)
                     for name, query in (
@@ -738,7 +740,7 @@ class VaultSync:
                         ("tags", cypher.DELETE_ORPHAN_TAGS),
                         ("resources", cypher.DELETE_ORPHAN_RESOURCES),
                     ):
-                        for uids in _uid_batches(sorted(candidates[name]), self.batch_size):
+                        for uids in _chunks(sorted(candidates[name]), self.batch_size):
                             for record in run(tx, query, uids=uids):
                                 report.orphans_deleted += int(record["deleted"])
                     if report.finished_incomplete:
@@ -865,8 +867,3 @@ def _phase(phases: dict[str, float], name: str, since: float) -> float:
 
 def _flatten(groups: Iterable[list[Row]]) -> list[Row]:
     return [row for group in groups for row in group]
-
-
-def _uid_batches(uids: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(uids), size):
-        yield uids[start : start + size]
