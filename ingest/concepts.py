@@ -645,6 +645,22 @@ class ConceptIndex:
         self._note_keys: dict[str, set[str]] = {}  # primary key -> note paths
         self._parent: dict[str, str] = {}
         self._frozen = False
+        # Set by a caller that wants to know which names `ensure` was asked for (in order): what a
+        # note's relation rules added, so a later read can replay it instead of running the rules.
+        self.ensure_log: list[str] | None = None
+
+    def copy(self) -> ConceptIndex:
+        """An independent copy (a frozen index stays frozen): later `ensure` and `count_spelling`
+        calls on either leave the other as it was."""
+        other = ConceptIndex()
+        other._spellings = {key: Counter(counter) for key, counter in self._spellings.items()}
+        other._anchored = set(self._anchored)
+        other._strong = list(self._strong)
+        other._weak = list(self._weak)
+        other._note_keys = {key: set(paths) for key, paths in self._note_keys.items()}
+        other._parent = dict(self._parent)
+        other._frozen = self._frozen
+        return other
 
     # recording ---------------------------------------------------------------------------------
 
@@ -792,6 +808,8 @@ class ConceptIndex:
 
     def ensure(self, name: str) -> str:
         """Resolve `name`, or add it as a new concept (for rules that name concepts late)."""
+        if self.ensure_log is not None:
+            self.ensure_log.append(name)
         found = self.resolve(name)
         if found is not None:
             return found

@@ -205,6 +205,22 @@ def _known_keys(index: ConceptIndex) -> set[str]:
     return known
 
 
+def _ensure(index: ConceptIndex, known: set[str], name: str) -> str:
+    key = index.ensure(name)
+    if key:
+        known.add(concept_key(name))
+        known.add(key)
+    return key
+
+
+def replay_ensures(index: ConceptIndex, names: Iterable[str]) -> None:
+    """Do to `index` what a note's rules did when they asked for `names` (`ConceptIndex.ensure_log`),
+    as running them again would: later notes' rules see the same names."""
+    known = _known_keys(index)
+    for name in names:
+        _ensure(index, known, name)
+
+
 # --- the per-note reader --------------------------------------------------------------------------------
 
 
@@ -376,11 +392,7 @@ class _NoteReader:
 
     def ensure(self, name: str) -> str:
         """Resolve `name`, or add it to the index as a new concept (names a rule must keep)."""
-        key = self.index.ensure(name)
-        if key:
-            self._known.add(concept_key(name))
-            self._known.add(key)
-        return key
+        return _ensure(self.index, self._known, name)
 
     def name_at(
         self, view: View, pos: int, *, filler: bool = True, new: bool = True, loose: bool = False
@@ -1645,6 +1657,7 @@ __all__ = [
     "cycle_problems",
     "dedupe",
     "extended_base",
+    "replay_ensures",
     "requires_edges",
     "rules_for",
     "rules_for_vault",

@@ -22,6 +22,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from ingest import patterns as P
 from ingest.concepts import (
@@ -52,7 +53,7 @@ from ingest.markdown import (
     scan_markdown,
 )
 from ingest.relations import RULES as TYPED_RULES
-from ingest.relations import config_of, vault_stage
+from ingest.relations import TypedRule, config_of, replay_ensures, vault_stage
 from kg.model import Concept, Graph, Link, Mention, Note, Problem, ProblemKind, Relation, RelationType
 
 NOTE_SUFFIXES = (".md", ".markdown")
@@ -633,14 +634,17 @@ class ParseCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, _CachedParse] = {}
+        self._resolution: _Resolution | None = None  # what the last `resolve_notes` made of each note
         self.hits = 0
         self.misses = 0
+        self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._resolution = None
 
     def _start(self) -> None:
         self.hits = self.misses = 0
@@ -872,8 +876,58 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
     parsed.replace_links(resolved)
 
 
+class _IndexWriter(Protocol):
+    """What `_register` asks of the concept index: a `ConceptIndex`, or an `_IndexOps` recording it."""
+
+    def add(self, name: str, *, anchored: bool = False, weight: int = 1) -> str: ...
+    def add_note(self, name: str, path: str) -> str: ...
+    def pair(self, name: str, alias: str, *, strong: bool) -> None: ...
+    def add_candidate(self, candidate: NameCandidate, *, anchored: bool = False, weight: int = 1) -> str: ...
+
+
+IndexOp = tuple[object, ...]
+
+
+class _IndexOps:
+    """The calls one note's `_register` made, in order: replayed into the index, and compared with
+    the next read's to know whether an edit changed what the note contributes to the index."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        self.ops: list[IndexOp] = []
+
+    def add(self, name: str, *, anchored: bool = False, weight: int = 1) -> str:
+        self.ops.append(("add", name, anchored, weight))
+        return ""
+
+    def add_note(self, name: str, path: str) -> str:
+        self.ops.append(("add_note", name, path))
+        return ""
+
+    def pair(self, name: str, alias: str, *, strong: bool) -> None:
+        self.ops.append(("pair", name, alias, strong))
+
+    def add_candidate(self, candidate: NameCandidate, *, anchored: bool = False, weight: int = 1) -> str:
+        self.ops.append(("add_candidate", candidate, anchored, weight))
+        return ""
+
+
+def _replay(ops: Iterable[IndexOp], index: ConceptIndex) -> None:
+    for op in ops:
+        kind = op[0]
+        if kind == "add":
+            index.add(op[1], anchored=op[2], weight=op[3])  # type: ignore[arg-type]
+        elif kind == "add_note":
+            index.add_note(op[1], op[2])  # type: ignore[arg-type]
+        elif kind == "pair":
+            index.pair(op[1], op[2], strong=op[3])  # type: ignore[arg-type]
+        else:
+            index.add_candidate(op[1], anchored=op[2], weight=op[3])  # type: ignore[arg-type]
+
+
 def _register(
-    parsed: ParsedNote, index: ConceptIndex, primary_of: dict[str, NameCandidate], resolver: NoteResolver
+    parsed: ParsedNote, index: _IndexWriter, primary_of: dict[str, NameCandidate], resolver: NoteResolver
 ) -> None:
     """Record every spelling this note contributes to the index."""
     note = parsed.note
@@ -1013,12 +1067,16 @@ def _first_standalone(text: str, token: str) -> int:
     return -1
 
 
-def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> None:
-    """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note.
+@dataclass(slots=True)
+class _ProseVocabulary:
+    """Latin-script concept keys (ASCII, 2-24 characters) -> concept, and lower-case-head spellings
+    (`veRL`, `vLLM`) by their capital tail (`RL`, `LLM`)."""
 
-    Candidate tokens are collected per note with one C-level `findall` (names with two capitals);
-    a spelling with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`)
-    was found. Only tokens that are concept names are then located in the text."""
+    concepts: dict[str, str]
+    heads_by_tail: dict[str, list[str]]
+
+
+def _prose_vocabulary(index: ConceptIndex) -> _ProseVocabulary:
     vocabulary: dict[str, str] = {}
     heads_by_tail: dict[str, list[str]] = {}  # `RL` -> [`veRL`]
     for root, members in index.groups().items():
@@ -1029,30 +1087,75 @@ def _prose_mentions(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> 
                     head = P.LOWER_HEAD_NAME.fullmatch(spelling)
                     if head:
                         heads_by_tail.setdefault(head.group(1), []).append(spelling)
-    if not vocabulary:
-        return
-    for parsed in parsed_notes:
-        masked = parsed.scan.masked
-        tokens = set(P.PROSE_NAME_TOKEN.findall(masked))
-        if not tokens:
+    return _ProseVocabulary(vocabulary, heads_by_tail)
+
+
+def _prose_mentions(parsed: ParsedNote, vocabulary: _ProseVocabulary, index: ConceptIndex) -> list[str]:
+    """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note,
+    added to the note's mentions; returns the spellings it counted in the index, in order.
+
+    Candidate tokens are collected with one C-level `findall` (names with two capitals); a spelling
+    with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`) was found.
+    Only tokens that are concept names are then located in the text."""
+    if not vocabulary.concepts:
+        return []
+    masked = parsed.scan.masked
+    tokens = set(P.PROSE_NAME_TOKEN.findall(masked))
+    if not tokens:
+        return []
+    heads_by_tail = vocabulary.heads_by_tail
+    for tail in tokens & heads_by_tail.keys():
+        tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
+    seen = {m.concept for m in parsed.note.mentions}
+    hits: list[tuple[int, str, str]] = []
+    for token in tokens:
+        found = vocabulary.concepts.get(concept_key(token))
+        if found is None or found in seen:
             continue
-        for tail in tokens & heads_by_tail.keys():
-            tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
-        seen = {m.concept for m in parsed.note.mentions}
-        hits: list[tuple[int, str, str]] = []
-        for token in tokens:
-            found = vocabulary.get(concept_key(token))
-            if found is None or found in seen:
-                continue
-            start = _first_standalone(masked, token)
-            if start >= 0:
-                hits.append((start, token, found))
-        for start, token, found in sorted(hits):
-            if found in seen:
-                continue  # two spellings of one concept: the first use wins
-            seen.add(found)
-            index.count_spelling(token)
-            parsed.note.mentions.append(_mention(parsed, found, token, parsed.scan.lines.line_of(start), "text"))
+        start = _first_standalone(masked, token)
+        if start >= 0:
+            hits.append((start, token, found))
+    counted: list[str] = []
+    for start, token, found in sorted(hits):
+        if found in seen:
+            continue  # two spellings of one concept: the first use wins
+        seen.add(found)
+        index.count_spelling(token)
+        counted.append(token)
+        parsed.note.mentions.append(_mention(parsed, found, token, parsed.scan.lines.line_of(start), "text"))
+    return counted
+
+
+def _rules_signature(rules: Sequence[RelationRule], prose_mentions: bool) -> tuple[object, ...]:
+    """What decides a resolution besides the notes. A `TypedRule` is made afresh from its config for
+    each run, so it counts by its name and config; other rules (functions) by identity."""
+    return (prose_mentions, *((r.__name__, r.config) if isinstance(r, TypedRule) else r for r in rules))
+
+
+def _note_copy(note: Note) -> Note:
+    return replace(note, links=list(note.links), about=list(note.about), mentions=list(note.mentions))
+
+
+@dataclass(slots=True)
+class _ResolvedNote:
+    """One note's share of a resolution, kept (by a `ParseCache`) for the next read of the vault."""
+
+    content_hash: str
+    link_problems: list[Problem]  # its links out of the vault
+    ops: list[IndexOp]  # what it registered in the concept index
+    note: Note  # as the resolution left it (final links, about, mentions); never handed out
+    counted: list[str]  # the prose spellings it counted in the index
+    ensured: list[str]  # the names its rules added to the index (`ConceptIndex.ensure_log`)
+    relations: list[Relation]  # what the per-note rules made of it
+
+
+@dataclass(slots=True)
+class _Resolution:
+    signature: tuple[object, ...]
+    paths: list[str]  # in resolution order
+    resolver: NoteResolver
+    index: ConceptIndex  # frozen, before prose mentions and rules added to it; never handed out
+    notes: dict[str, _ResolvedNote]
 
 
 def resolve_notes(
@@ -1061,33 +1164,116 @@ def resolve_notes(
     problems: list[Problem] | None = None,
     rules: Sequence[RelationRule] | None = None,
     prose_mentions: bool = True,
+    cache: ParseCache | None = None,
 ) -> tuple[Graph, ConceptIndex]:
-    """The vault-wide stage: resolve links to notes, decide concepts, run relation rules."""
+    """The vault-wide stage: resolve links to notes, decide concepts, run relation rules.
+
+    With `cache` (the `ParseCache` the notes were read with), what this resolution made of each note
+    is kept for the next one. When the notes edited since then register exactly what they did
+    before in the concept index (the usual prose edit: no new name, alias, link or outline entry),
+    the index is the one kept and only the edited notes are resolved and run through the per-note
+    rules again; the other notes' results are reused and their effects on the index replayed.
+    Otherwise, or when notes were added, removed or the rules changed, everything is resolved again.
+    The graph is the same either way. The per-note rules run note by note, so that what a note's
+    rules see depends only on the notes before it."""
     problems = list(problems or [])
-    resolver = NoteResolver(p.path for p in parsed_notes)
-    primary_of: dict[str, NameCandidate] = {}
+    rule_list = default_rules() if rules is None else list(rules)
+    signature = _rules_signature(rule_list, prose_mentions)
+    paths = [p.path for p in parsed_notes]
+    kept = cache._resolution if cache is not None else None
+    if kept is not None and (kept.signature != signature or kept.paths != paths):
+        kept = None
+    resolver = kept.resolver if kept is not None else NoteResolver(paths)
+    primary_of = {p.path: p.names[0] for p in parsed_notes if p.names}
+    recording = cache is not None
+    link_problems: dict[str, list[Problem]] = {}
+    ops: dict[str, list[IndexOp]] = {}
+
+    def resolve_links(parsed: ParsedNote) -> None:
+        own: list[Problem] = []
+        _resolve_links(parsed, resolver, own)
+        link_problems[parsed.path] = own
+
+    def record(parsed: ParsedNote) -> list[IndexOp]:
+        recorder = _IndexOps()
+        _register(parsed, recorder, primary_of, resolver)
+        ops[parsed.path] = recorder.ops
+        return recorder.ops
+
+    reused: dict[str, _ResolvedNote] = {}  # notes whose last resolution stands
+    if kept is not None:
+        for parsed in parsed_notes:
+            last = kept.notes[parsed.path]
+            if last.content_hash == parsed.note.content_hash:
+                reused[parsed.path] = last
+                continue
+            resolve_links(parsed)
+            if record(parsed) != last.ops:
+                kept, reused = None, {}  # the index changes: resolve everything
+                break
+
+    # 1. links to notes; 2. the concept index
     for parsed in parsed_notes:
-        _resolve_links(parsed, resolver, problems)
-        if parsed.names:
-            primary_of[parsed.path] = parsed.names[0]
-    index = ConceptIndex()
-    for parsed in parsed_notes:
-        _register(parsed, index, primary_of, resolver)
-    index.freeze()
+        if parsed.path in reused:
+            link_problems[parsed.path] = reused[parsed.path].link_problems
+        elif parsed.path not in link_problems:
+            resolve_links(parsed)
+        problems.extend(link_problems[parsed.path])
+    if kept is not None:
+        snapshot = kept.index
+        index = snapshot.copy()
+    else:
+        index = ConceptIndex()
+        for parsed in parsed_notes:
+            if recording:
+                _replay(ops.get(parsed.path) or record(parsed), index)
+            else:
+                _register(parsed, index, primary_of, resolver)
+        index.freeze()
+        snapshot = index.copy() if recording else index
+
+    # 3. final links, what each note is about, mentions
     primary_key = {path: candidate.key for path, candidate in primary_of.items()}
     for parsed in parsed_notes:
+        before = reused.get(parsed.path)
+        if before is not None:
+            parsed.note = _note_copy(before.note)
+            continue
         _final_links(parsed, index, primary_key)
         parsed.note.about = list(dict.fromkeys(index.key_of(k) for k in parsed.note.about if k))
         parsed.note.mentions = _local_mentions(parsed, index.key_of)
+    counted: dict[str, list[str]] = {}
     if prose_mentions:
-        _prose_mentions(parsed_notes, index)
-    relations: list[Relation] = []
-    rule_list = default_rules() if rules is None else list(rules)
-    for rule in rule_list:
+        vocabulary = _prose_vocabulary(index) if len(reused) < len(parsed_notes) else None
         for parsed in parsed_notes:
-            relations.extend(rule(parsed, index))
+            before = reused.get(parsed.path)
+            if before is not None:
+                for spelling in before.counted:
+                    index.count_spelling(spelling)
+                counted[parsed.path] = before.counted
+            elif vocabulary is not None:
+                counted[parsed.path] = _prose_mentions(parsed, vocabulary, index)
+
+    # 4. the per-note rules, note by note; a reused note's additions to the index are replayed
+    relations: list[Relation] = []
+    by_note: dict[str, list[Relation]] = {}
+    ensured: dict[str, list[str]] = {}
+    diverged = False  # an edited note's rules added other names than before: later notes may differ
     for parsed in parsed_notes:
-        parsed._rule_state = None  # only the rules above read it
+        before = reused.get(parsed.path)
+        if before is not None and not diverged:
+            replay_ensures(index, before.ensured)
+            made, ensured[parsed.path] = before.relations, before.ensured
+        else:
+            index.ensure_log = [] if recording else None
+            made = [relation for rule in rule_list for relation in rule(parsed, index)]
+            ensured[parsed.path] = index.ensure_log or []
+            index.ensure_log = None
+            parsed._rule_state = None  # only the rules read it
+            if kept is not None and ensured[parsed.path] != kept.notes[parsed.path].ensured:
+                diverged = True
+        by_note[parsed.path] = made
+        relations.extend(made)
     relations_config = config_of(rule_list)
     if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
         relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config)
@@ -1096,6 +1282,30 @@ def resolve_notes(
     for parsed in sorted(parsed_notes, key=lambda p: p.path):
         graph.notes[parsed.path] = parsed.note
     graph.concepts = _build_concepts(graph, index)
+    if cache is not None:
+        cache._resolution = _Resolution(
+            signature=signature,
+            paths=paths,
+            resolver=resolver,
+            index=snapshot,
+            notes={
+                p.path: reused[p.path]
+                if p.path in reused and by_note[p.path] is reused[p.path].relations
+                else _ResolvedNote(
+                    content_hash=p.note.content_hash,
+                    link_problems=link_problems[p.path],
+                    ops=ops[p.path] if p.path in ops else reused[p.path].ops,
+                    note=_note_copy(p.note),
+                    counted=counted.get(p.path, []),
+                    ensured=ensured[p.path],
+                    relations=by_note[p.path],
+                )
+                for p in parsed_notes
+            },
+        )
+        cache.notes_resolved = len(parsed_notes) - sum(
+            1 for p in parsed_notes if p.path in reused and by_note[p.path] is reused[p.path].relations
+        )
     return graph, index
 
 
@@ -1216,7 +1426,7 @@ def read_vault_parsed(
         raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
     with _cyclic_gc_paused():
         parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache)
-        graph, index = resolve_notes(parsed, problems=problems, rules=rules)
+        graph, index = resolve_notes(parsed, problems=problems, rules=rules, cache=cache)
     return graph, parsed, index
 
 
