@@ -648,6 +648,9 @@ class ConceptIndex:
         # Set by a caller that wants to know which names `ensure` was asked for (in order): what a
         # note's relation rules added, so a later read can replay it instead of running the rules.
         self.ensure_log: list[str] | None = None
+        # Set by a caller that wants to know every key a reader asked about (`resolve`, `key_of`,
+        # `spellings`, `is_note_key`): what a note's resolution depends on, see `changed_keys`.
+        self.looked: set[str] | None = None
 
     def copy(self) -> ConceptIndex:
         """An independent copy (a frozen index stays frozen): later `ensure` and `count_spelling`
@@ -790,20 +793,27 @@ class ConceptIndex:
 
     def resolve(self, name: str) -> str | None:
         """The concept key of a spelling, trying it as written, then without a kind suffix."""
+        looked = self.looked
         for attempt in (name, split_kind(strip_decorations(name))[0]):
             key = concept_key(attempt)
+            if looked is not None:
+                looked.add(key)
             if key in self._parent:
                 return self._find(key)
         found = names_in(name)  # `群体相对策略优化（GRPO）`, `5.3 GRPO`: the name inside
         if len(found) == 1:
             for attempt in (found[0].name, *found[0].aliases):
                 key = concept_key(attempt)
+                if looked is not None:
+                    looked.add(key)
                 if key in self._parent:
                     return self._find(key)
         return None
 
     def key_of(self, key: str) -> str:
         """The group key for a key recorded earlier (itself when unknown)."""
+        if self.looked is not None:
+            self.looked.add(key)
         return self._find(key) if key in self._parent else key
 
     def ensure(self, name: str) -> str:
@@ -826,7 +836,26 @@ class ConceptIndex:
         return out
 
     def spellings(self, key: str) -> Counter[str]:
+        if self.looked is not None:
+            self.looked.add(key)
         return self._spellings.get(key, Counter())
 
     def is_note_key(self, key: str) -> bool:
+        if self.looked is not None:
+            self.looked.add(key)
         return key in self._note_keys
+
+    def changed_keys(self, other: ConceptIndex) -> set[str]:
+        """The keys a reader (`resolve`, `key_of`, `spellings`, `is_note_key`, membership) could see
+        differently in `other`: added or gone, another group key, other spellings, a note's or not."""
+        changed: set[str] = set()
+        mine, theirs = self._parent, other._parent
+        if mine != theirs:
+            changed.update(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        spellings, other_spellings = self._spellings, other._spellings
+        for key in spellings.keys() | other_spellings.keys():
+            a, b = spellings.get(key), other_spellings.get(key)
+            if a is None or b is None or a.keys() != b.keys():
+                changed.add(key)
+        changed.update(self._note_keys.keys() ^ other._note_keys.keys())
+        return changed

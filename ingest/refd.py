@@ -62,16 +62,33 @@ def link_graph(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> LinkG
     return LinkGraph(dict(out), where)
 
 
+class _Scores:
+    """RefD for many pairs of one link graph: each concept's neighbours with notes and the concepts
+    (with notes) linking to it are computed once, so a pair costs two set intersections."""
+
+    def __init__(self, graph: LinkGraph) -> None:
+        out = graph.out
+        self.neighbours = {c: {x for x in targets if x in out} for c, targets in out.items()}
+        linked_from: dict[str, set[str]] = defaultdict(set)
+        for c, targets in out.items():
+            for target in targets:
+                linked_from[target].add(c)
+        self.linked_from = dict(linked_from)
+
+    def score(self, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
+        ends = {a, b}
+        a_neighbours = self.neighbours.get(a, set()) - ends
+        b_neighbours = self.neighbours.get(b, set()) - ends
+        a_to_b = len(a_neighbours & self.linked_from.get(b, set()))
+        b_to_a = len(b_neighbours & self.linked_from.get(a, set()))
+        first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
+        second = b_to_a / len(b_neighbours) if b_neighbours else 0.0
+        return first - second, (a_to_b, len(a_neighbours), b_to_a, len(b_neighbours))
+
+
 def refd(graph: LinkGraph, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
     """RefD(a, b) and its four counts (a's neighbours that link to b, a's neighbours; and back)."""
-    out = graph.out
-    a_neighbours = [c for c in out.get(a, ()) if c in out and c not in (a, b)]
-    b_neighbours = [c for c in out.get(b, ()) if c in out and c not in (a, b)]
-    a_to_b = sum(1 for c in a_neighbours if b in out[c])
-    b_to_a = sum(1 for c in b_neighbours if a in out[c])
-    first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
-    second = b_to_a / len(b_neighbours) if b_neighbours else 0.0
-    return first - second, (a_to_b, len(a_neighbours), b_to_a, len(b_neighbours))
+    return _Scores(graph).score(a, b)
 
 
 def _requires_graph(relations: Sequence[Relation]) -> dict[str, set[str]]:
@@ -117,8 +134,9 @@ def refd_relations(
             if b in out:
                 pairs.add((a, b) if a < b else (b, a))
     relations: list[Relation] = []
+    scores = _Scores(graph)
     for first, second in sorted(pairs):
-        score, counts = refd(graph, first, second)
+        score, counts = scores.score(first, second)
         if abs(score) < settings.threshold:
             continue
         dependent, required = (first, second) if score > 0 else (second, first)

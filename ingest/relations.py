@@ -381,11 +381,16 @@ class _NoteReader:
         if not name:
             return None
         known = self._known
+        looked = self.index.looked
         if name[-1] not in KIND_SUFFIX_LAST_CHARS and RP.CJK_IDEOGRAPHS.fullmatch(name):
             # its own key, nothing to split off: the loop below would test `name` twice
+            if looked is not None:
+                looked.add(name)
             return (None if is_boilerplate(name) else self.index.key_of(name)) if name in known else None
         for attempt in (name, split_kind(name)[0]):
             key = concept_key(attempt)
+            if looked is not None:
+                looked.add(key)
             if key in known:
                 return None if is_boilerplate(name) else self.index.key_of(key)
         return None

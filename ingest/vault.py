@@ -1109,7 +1109,10 @@ def _prose_mentions(parsed: ParsedNote, vocabulary: _ProseVocabulary, index: Con
     seen = {m.concept for m in parsed.note.mentions}
     hits: list[tuple[int, str, str]] = []
     for token in tokens:
-        found = vocabulary.concepts.get(concept_key(token))
+        key = concept_key(token)
+        if index.looked is not None:
+            index.looked.add(key)
+        found = vocabulary.concepts.get(key)
         if found is None or found in seen:
             continue
         start = _first_standalone(masked, token)
@@ -1132,6 +1135,14 @@ def _rules_signature(rules: Sequence[RelationRule], prose_mentions: bool) -> tup
     return (prose_mentions, *((r.__name__, r.config) if isinstance(r, TypedRule) else r for r in rules))
 
 
+def _primary(parsed: ParsedNote) -> tuple[str, str] | None:
+    return (parsed.names[0].name, parsed.names[0].key) if parsed.names else None
+
+
+def _heads(vocabulary: _ProseVocabulary) -> dict[str, list[str]]:
+    return {tail: sorted(heads) for tail, heads in vocabulary.heads_by_tail.items()}
+
+
 def _note_copy(note: Note) -> Note:
     return replace(note, links=list(note.links), about=list(note.about), mentions=list(note.mentions))
 
@@ -1141,12 +1152,14 @@ class _ResolvedNote:
     """One note's share of a resolution, kept (by a `ParseCache`) for the next read of the vault."""
 
     content_hash: str
+    primary: tuple[str, str] | None  # its primary name and key (other notes' links register it)
     link_problems: list[Problem]  # its links out of the vault
     ops: list[IndexOp]  # what it registered in the concept index
     note: Note  # as the resolution left it (final links, about, mentions); never handed out
     counted: list[str]  # the prose spellings it counted in the index
     ensured: list[str]  # the names its rules added to the index (`ConceptIndex.ensure_log`)
     relations: list[Relation]  # what the per-note rules made of it
+    looked: set[str]  # every key its resolution and rules asked the index about
 
 
 @dataclass(slots=True)
@@ -1155,6 +1168,7 @@ class _Resolution:
     paths: list[str]  # in resolution order
     resolver: NoteResolver
     index: ConceptIndex  # frozen, before prose mentions and rules added to it; never handed out
+    heads: dict[str, list[str]]  # the prose vocabulary's lower-case-head spellings by tail, sorted
     notes: dict[str, _ResolvedNote]
 
 
@@ -1201,28 +1215,46 @@ def resolve_notes(
         return recorder.ops
 
     reused: dict[str, _ResolvedNote] = {}  # notes whose last resolution stands
+    index_changed = False
     if kept is not None:
         for parsed in parsed_notes:
             last = kept.notes[parsed.path]
             if last.content_hash == parsed.note.content_hash:
                 reused[parsed.path] = last
                 continue
+            if _primary(parsed) != last.primary:  # other notes' links to it register its name
+                kept, reused = None, {}
+                break
             resolve_links(parsed)
             if record(parsed) != last.ops:
-                kept, reused = None, {}  # the index changes: resolve everything
-                break
+                index_changed = True
 
     # 1. links to notes; 2. the concept index
+    vocabulary: _ProseVocabulary | None = None
+    if kept is not None and index_changed:
+        # The edits change the index: build it again from what each note registered, and reuse only
+        # the notes whose last resolution read no key that now reads differently.
+        index = ConceptIndex()
+        for parsed in parsed_notes:
+            _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
+        index.freeze()
+        vocabulary = _prose_vocabulary(index) if prose_mentions else None
+        if vocabulary is not None and _heads(vocabulary) != kept.heads:
+            kept, reused = None, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
+        else:
+            delta = kept.index.changed_keys(index)
+            for path, last in list(reused.items()):
+                if not last.looked.isdisjoint(delta):
+                    del reused[path]
+                    ops[path] = last.ops
+            snapshot = index.copy()
     for parsed in parsed_notes:
         if parsed.path in reused:
             link_problems[parsed.path] = reused[parsed.path].link_problems
         elif parsed.path not in link_problems:
             resolve_links(parsed)
         problems.extend(link_problems[parsed.path])
-    if kept is not None:
-        snapshot = kept.index
-        index = snapshot.copy()
-    else:
+    if kept is None:
         index = ConceptIndex()
         for parsed in parsed_notes:
             if recording:
@@ -1231,20 +1263,33 @@ def resolve_notes(
                 _register(parsed, index, primary_of, resolver)
         index.freeze()
         snapshot = index.copy() if recording else index
+        vocabulary = None
+    elif not index_changed:
+        snapshot = kept.index
+        index = snapshot.copy()
 
-    # 3. final links, what each note is about, mentions
+    # 3. final links, what each note is about, mentions; what each note reads of the index is
+    # recorded (`looked`) when the resolution is kept
+    looked: dict[str, set[str]] = {}
+
+    def reading(parsed: ParsedNote) -> None:
+        index.looked = looked.setdefault(parsed.path, set()) if recording else None
+
     primary_key = {path: candidate.key for path, candidate in primary_of.items()}
     for parsed in parsed_notes:
         before = reused.get(parsed.path)
         if before is not None:
             parsed.note = _note_copy(before.note)
             continue
+        reading(parsed)
         _final_links(parsed, index, primary_key)
         parsed.note.about = list(dict.fromkeys(index.key_of(k) for k in parsed.note.about if k))
         parsed.note.mentions = _local_mentions(parsed, index.key_of)
+    index.looked = None
     counted: dict[str, list[str]] = {}
     if prose_mentions:
-        vocabulary = _prose_vocabulary(index) if len(reused) < len(parsed_notes) else None
+        if vocabulary is None:
+            vocabulary = _prose_vocabulary(index) if len(reused) < len(parsed_notes) or kept is None else None
         for parsed in parsed_notes:
             before = reused.get(parsed.path)
             if before is not None:
@@ -1252,28 +1297,40 @@ def resolve_notes(
                     index.count_spelling(spelling)
                 counted[parsed.path] = before.counted
             elif vocabulary is not None:
+                reading(parsed)
                 counted[parsed.path] = _prose_mentions(parsed, vocabulary, index)
+        index.looked = None
 
     # 4. the per-note rules, note by note; a reused note's additions to the index are replayed
     relations: list[Relation] = []
     by_note: dict[str, list[Relation]] = {}
     ensured: dict[str, list[str]] = {}
-    diverged = False  # an edited note's rules added other names than before: later notes may differ
+    # The keys of the names that notes' rules added this time and not last time, or the other way
+    # round: a later note that read one of them runs again.
+    ensure_delta: set[str] = set()
     for parsed in parsed_notes:
         before = reused.get(parsed.path)
-        if before is not None and not diverged:
+        if before is not None and before.looked.isdisjoint(ensure_delta):
             replay_ensures(index, before.ensured)
             made, ensured[parsed.path] = before.relations, before.ensured
         else:
+            if before is not None:  # run again after all: what it read before, and now
+                looked[parsed.path] = set(before.looked)
+                del reused[parsed.path]
+                ops[parsed.path] = before.ops
+            reading(parsed)
             index.ensure_log = [] if recording else None
             made = [relation for rule in rule_list for relation in rule(parsed, index)]
             ensured[parsed.path] = index.ensure_log or []
             index.ensure_log = None
             parsed._rule_state = None  # only the rules read it
             if kept is not None and ensured[parsed.path] != kept.notes[parsed.path].ensured:
-                diverged = True
+                ensure_delta.update(
+                    concept_key(name) for name in set(ensured[parsed.path]) ^ set(kept.notes[parsed.path].ensured)
+                )
         by_note[parsed.path] = made
         relations.extend(made)
+    index.looked = None
     relations_config = config_of(rule_list)
     if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
         relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config)
@@ -1283,29 +1340,36 @@ def resolve_notes(
         graph.notes[parsed.path] = parsed.note
     graph.concepts = _build_concepts(graph, index)
     if cache is not None:
+        if kept is not None and not index_changed:
+            heads = kept.heads  # the same index: the same vocabulary
+        elif prose_mentions:
+            heads = _heads(vocabulary or _prose_vocabulary(snapshot))
+        else:
+            heads = {}
         cache._resolution = _Resolution(
             signature=signature,
             paths=paths,
             resolver=resolver,
             index=snapshot,
+            heads=heads,
             notes={
                 p.path: reused[p.path]
-                if p.path in reused and by_note[p.path] is reused[p.path].relations
+                if p.path in reused
                 else _ResolvedNote(
                     content_hash=p.note.content_hash,
+                    primary=_primary(p),
                     link_problems=link_problems[p.path],
-                    ops=ops[p.path] if p.path in ops else reused[p.path].ops,
+                    ops=ops[p.path],
                     note=_note_copy(p.note),
                     counted=counted.get(p.path, []),
                     ensured=ensured[p.path],
                     relations=by_note[p.path],
+                    looked=looked.get(p.path, set()),
                 )
                 for p in parsed_notes
             },
         )
-        cache.notes_resolved = len(parsed_notes) - sum(
-            1 for p in parsed_notes if p.path in reused and by_note[p.path] is reused[p.path].relations
-        )
+        cache.notes_resolved = len(parsed_notes) - len(reused)
     return graph, index
 
 

@@ -3,16 +3,19 @@ an edit leaves the concept index as it was, and the graph is always the one a fr
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bench.generate_vault import generate
+from ingest.concepts import ConceptIndex
 from ingest.export import to_json
 from ingest.relation_rules import DEFAULT_CONFIG, RelationsConfig
 from ingest.relations import rules_for
-from ingest.vault import ParseCache, outline_relations, read_vault
+from ingest.vault import ParseCache, ParsedNote, outline_relations, read_vault
+from kg.model import Relation, RelationType
 
 ANTIAI = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "antiai"
 
@@ -68,15 +71,19 @@ def test_edits_that_change_the_index_give_the_fresh_graph(generated: Path, tmp_p
     cache = ParseCache()
     total = len(read_vault(root, cache=cache).notes)
     note = _middle_note(root)
-    _append(note, "\n\nSee also [[A Brand New Topic]] and [[GRPO|group relative]].\n")  # new name, new alias
-    assert _same_as_fresh(root, cache) == total
-    text = note.read_text(encoding="utf-8")
-    note.write_text(text.replace("\n# ", "\n# Renamed ", 1), encoding="utf-8")  # the title changes
-    _same_as_fresh(root, cache)
-    (root / "new-note.md").write_text("# Newcomer\n\nNewcomer 基于 [[GRPO]]。\n", encoding="utf-8")
+    # a new name and a new alias: the index changes; only the notes that read a changed key run again
+    _append(note, "\n\nSee also [[A Brand New Topic]] and [[GRPO|group relative]].\n")
+    assert 1 <= _same_as_fresh(root, cache) < total
+    _append(note, "\n\nAnd [[Another Topic]], which builds on [[A Brand New Topic]].\n")
+    assert 1 <= _same_as_fresh(root, cache) < total
+    renamed = root / "renamed.md"
+    renamed.write_text("---\ntitle: First Title\n---\n# First Title\n\nBuilds on [[GRPO]].\n", encoding="utf-8")
+    (root / "linking.md").write_text("# Linking\n\nSee [[renamed]].\n", encoding="utf-8")
+    assert _same_as_fresh(root, cache) == total + 2  # notes added: everything
+    renamed.write_text(renamed.read_text(encoding="utf-8").replace("First Title", "Second Title"), encoding="utf-8")
+    assert _same_as_fresh(root, cache) == total + 2  # its primary name changed: the note linking to it too
+    (root / "linking.md").unlink()
     assert _same_as_fresh(root, cache) == total + 1
-    (root / "new-note.md").unlink()
-    assert _same_as_fresh(root, cache) == total
 
 
 def test_an_edit_whose_rules_name_a_new_concept_resolves_the_notes_after_it(generated: Path, tmp_path: Path) -> None:
@@ -111,3 +118,72 @@ def test_the_real_vault_edited_note_by_note(tmp_path: Path) -> None:
     for i, note in enumerate(notes[:: len(notes) // 3]):
         _append(note, f"\n\n补充 {i}：这里和 GRPO、PPO 的做法一样。\n")
         assert _same_as_fresh(root, cache) == 1
+
+
+def _random_edit(rng: random.Random, notes: list[Path], step: int) -> None:
+    """One edit of a kind people make: move a line between notes, delete one, add an alias (new, or
+    another note's name), a link (to an existing note, or a new name), a cue sentence, or rename a word."""
+    note, other = rng.sample(notes, 2)
+    lines = note.read_text(encoding="utf-8").split("\n")
+    body = [i for i, line in enumerate(lines) if line.strip() and not line.startswith(("---", "title:"))]
+    kind = step % 7
+    if kind == 0:
+        lines.insert(rng.choice(body), rng.choice(other.read_text(encoding="utf-8").split("\n")[8:] or [""]))
+    elif kind == 1 and body:
+        del lines[rng.choice(body[len(body) // 2 :])]
+    elif kind == 2:
+        lines = [line.replace("aliases: [", f"aliases: [Alias{step}, ", 1) for line in lines]
+    elif kind == 6:  # another note's name as an alias: two concepts become one
+        lines[1:1] = [f"aliases: [{other.stem}]"] if lines[0] == "---" else ["---", f"aliases: [{other.stem}]", "---"]
+    elif kind == 3:
+        target = other.stem if rng.random() < 0.5 else f"Fresh Concept {step}"
+        lines.append(f"Related: [[{target}|{rng.choice(['see', 'GRPO', other.stem[:6]])}]]")
+    elif kind == 4:
+        lines.append(f"{other.stem} 基于 Tool{step} 实现，并且 builds on {note.stem}。")
+    else:
+        words = [w for w in " ".join(lines).split() if w.isalpha() and len(w) > 4]
+        if words:
+            word = rng.choice(words)
+            lines = [line.replace(word, word.upper()) for line in lines]
+    note.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_random_edits_always_give_the_fresh_graph(generated: Path, tmp_path: Path) -> None:
+    root = _copy(generated, tmp_path)
+    cache = ParseCache()
+    total = len(read_vault(root, cache=cache).notes)
+    rng = random.Random(5)
+    notes = _notes(root)
+    resolved = []
+    for step in range(21):
+        _random_edit(rng, notes, step)
+        resolved.append(_same_as_fresh(root, cache))
+    assert sorted(resolved)[len(resolved) // 2] < total / 2, resolved  # most edits reuse most notes
+    assert max(resolved) >= 1
+
+
+def _names_zeta(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+    """A rule that adds a concept late (as the cue rules add an unknown tool's name)."""
+    if "MAKE ZETA" in parsed.scan.masked:
+        index.ensure("Zeta")
+    return []
+
+
+def _uses_zeta(parsed: ParsedNote, index: ConceptIndex) -> list[Relation]:
+    """A rule that only uses names already known, so it sees what earlier notes' rules added."""
+    if "uses zeta" not in parsed.scan.masked or index.resolve("Zeta") is None:
+        return []
+    return [Relation(RelationType.RELATED_TO, "zeta", parsed.note.about[0], 0.5, "test.zeta", parsed.path, 1, "")]
+
+
+def test_a_note_after_one_whose_rules_name_other_concepts_runs_again(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# Alpha\n\nNothing yet.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# Beta\n\nBeta uses zeta.\n", encoding="utf-8")
+    rules = [_names_zeta, _uses_zeta]
+    cache = ParseCache()
+    assert read_vault(tmp_path, cache=cache, rules=rules).relations == []
+    _append(tmp_path / "a.md", "MAKE ZETA\n")
+    graph = read_vault(tmp_path, cache=cache, rules=rules)
+    assert cache.notes_resolved == 2  # b.md is unchanged, but what a.md's rules add changed
+    assert [r.note for r in graph.relations] == ["b.md"]
+    assert to_json(graph) == to_json(read_vault(tmp_path, rules=rules))
