@@ -19,6 +19,7 @@ import hashlib
 import os
 import posixpath
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -550,6 +551,7 @@ class NoteFile:
     path: str  # vault-relative POSIX
     absolute: str
     size: int
+    mtime_ns: int = 0  # 0: unknown
 
 
 def _is_within(path: str, root: str) -> bool:
@@ -613,8 +615,14 @@ def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int)
                     )
                 )
                 continue
-            yield NoteFile(rel_path, entry.path, size)
+            yield NoteFile(rel_path, entry.path, size, info.st_mtime_ns)
         stack.extend(reversed(subfolders))
+
+
+# A file whose size and mtime are those it had when it was read is taken as unchanged (as make,
+# rsync and git do, and as `kg ingest --watch` notices changes), unless it was modified less than
+# this long before it was read: a second write within the same timestamp tick would go unseen.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -622,6 +630,9 @@ class _CachedParse:
     content_hash: str
     parsed: ParsedNote  # as parse_note left it, before any vault resolution; never handed out
     problems: list[Problem]  # the problems reading this file reported (encoding, front matter)
+    size: int = -1
+    mtime_ns: int = 0
+    read_at_ns: int = 0  # the clock just before the file was read
 
 
 class ParseCache:
@@ -649,17 +660,36 @@ class ParseCache:
     def _start(self) -> None:
         self.hits = self.misses = 0
 
-    def _get(self, path: str, content_hash: str, problems: list[Problem]) -> ParsedNote | None:
-        entry = self._entries.get(path)
-        if entry is None or entry.content_hash != content_hash:
+    def _get_unchanged(self, file: NoteFile, problems: list[Problem]) -> ParsedNote | None:
+        """The cached parse when the file's size and mtime say it is the file read before."""
+        entry = self._entries.get(file.path)
+        if (
+            entry is None
+            or not file.mtime_ns
+            or (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns)
+            or entry.read_at_ns - file.mtime_ns < _RACY_NS
+        ):
             return None
         self.hits += 1
         problems.extend(entry.problems)
         return _fresh_copy(entry.parsed)
 
-    def _put(self, path: str, content_hash: str, parsed: ParsedNote, problems: list[Problem]) -> None:
+    def _get(self, file: NoteFile, content_hash: str, problems: list[Problem], read_at_ns: int) -> ParsedNote | None:
+        entry = self._entries.get(file.path)
+        if entry is None or entry.content_hash != content_hash:
+            return None
+        self.hits += 1
+        problems.extend(entry.problems)
+        entry.size, entry.mtime_ns, entry.read_at_ns = file.size, file.mtime_ns, read_at_ns  # same bytes, new stat
+        return _fresh_copy(entry.parsed)
+
+    def _put(
+        self, file: NoteFile, content_hash: str, parsed: ParsedNote, problems: list[Problem], read_at_ns: int
+    ) -> None:
         self.misses += 1
-        self._entries[path] = _CachedParse(content_hash, _fresh_copy(parsed), list(problems))
+        self._entries[file.path] = _CachedParse(
+            content_hash, _fresh_copy(parsed), list(problems), file.size, file.mtime_ns, read_at_ns
+        )
 
     def _keep_only(self, paths: set[str]) -> None:
         for path in [p for p in self._entries if p not in paths]:
@@ -681,7 +711,13 @@ def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
 
 def read_note_file(file: NoteFile, problems: list[Problem], cache: ParseCache | None = None) -> ParsedNote | None:
     """Read one note (one `read`), decode, parse; a bad file becomes a problem, never an exception.
-    With a `cache`, a note whose bytes are unchanged since the last read is neither decoded nor parsed."""
+    With a `cache`, a note whose bytes are unchanged since the last read is neither decoded nor parsed
+    (nor read, when its size and mtime are those it had then)."""
+    if cache is not None:
+        cached = cache._get_unchanged(file, problems)
+        if cached is not None:
+            return cached
+    read_at_ns = time.time_ns()
     try:
         with open(file.absolute, "rb") as handle:
             raw = handle.read()
@@ -690,14 +726,14 @@ def read_note_file(file: NoteFile, problems: list[Problem], cache: ParseCache | 
         return None
     content_hash = hashlib.sha256(raw).hexdigest()
     if cache is not None:
-        cached = cache._get(file.path, content_hash, problems)
+        cached = cache._get(file, content_hash, problems, read_at_ns)
         if cached is not None:
             return cached
     own: list[Problem] = []  # this file's problems, kept with its cache entry
     parsed = _parse_note_bytes(file.path, raw, content_hash, own)
     problems.extend(own)
     if cache is not None and parsed is not None:
-        cache._put(file.path, content_hash, parsed, own)
+        cache._put(file, content_hash, parsed, own, read_at_ns)
     return parsed
 
 

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from neo4j import Driver, ManagedTransaction, NotificationMinimumSeverity, Query, Transaction
 
-from kg.model import Graph, Note, Relation
+from kg.model import Graph, Note, Relation, RelationType
 from kg.store import cypher
 from kg.store.schema import ensure_schema
 
@@ -216,6 +216,9 @@ def _digest(value: object) -> str:
 
 RelationKey = tuple[str, str, str, str, "int | None"]
 
+# `RelationType.X.value` goes through the enum's descriptor, slow on every relation of every digest
+_TYPE_NAME: dict[RelationType, str] = {t: t.value for t in RelationType}
+
 
 def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
     """The typed relations each note of the graph asserts, each assertion once, in a stable order.
@@ -229,11 +232,11 @@ def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
         if rel.note not in notes:
             continue  # a relation must be asserted by a note of this vault to be retractable
         own = by_note[rel.note]
-        identity: RelationKey = (rel.type.value, rel.source, rel.target, rel.rule, rel.line)
+        identity: RelationKey = (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line)
         if identity not in own:
             own[identity] = rel
     return {
-        path: sorted(own.values(), key=lambda r: (r.type.value, r.source, r.target, r.rule, r.line or 0))
+        path: sorted(own.values(), key=lambda r: (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line or 0))
         for path, own in by_note.items()
     }
 
@@ -264,7 +267,7 @@ def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, 
         if link.resolved_note and link.resolved_note != note.path and link.resolved_note in notes
     ]
     rels = [
-        (r.type.value, r.source, r.target, r.rule, r.line, round(float(r.confidence), 4), r.evidence[:500])
+        (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line, round(float(r.confidence), 4), r.evidence[:500])
         for r in relations
     ]
     for r in relations:
@@ -332,7 +335,7 @@ def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relatio
             }
         )
     for rel in relations:
-        rows.relations[rel.type.value].append(_relation_row(vault, rel))
+        rows.relations[_TYPE_NAME[rel.type]].append(_relation_row(vault, rel))
     return rows
 
 
@@ -397,7 +400,7 @@ class _LegacyDigests:
         for rel in graph.relations:
             if rel.note not in graph.notes:
                 continue
-            identity = (rel.type.value, rel.source, rel.target, rel.rule, rel.line)
+            identity = (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line)
             if identity not in seen:
                 seen.add(identity)
                 self.relations[rel.note].append(rel)
@@ -409,7 +412,7 @@ class _LegacyDigests:
 
     def note(self, path: str) -> str:
         rels = sorted(
-            self.relations.get(path, ()), key=lambda r: (r.type.value, r.source, r.target, r.rule, r.line or 0)
+            self.relations.get(path, ()), key=lambda r: (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line or 0)
         )
         rows = _note_rows(self.vault, self.graph.notes[path], self.graph, rels, "")
         del rows.note["digest"]

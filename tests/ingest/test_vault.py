@@ -351,3 +351,29 @@ def test_read_vault_restores_the_garbage_collector_and_leaves_frozen_objects_fro
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_parse_cache_trusts_an_old_stat_and_reads_a_racy_file_again(tmp_path: Path) -> None:
+    import os
+
+    from ingest.vault import ParseCache
+
+    note = tmp_path / "a.md"
+    note.write_text("# A\n\nLinks to [[Beta]].\n", encoding="utf-8")
+    cache = ParseCache()
+    # Modified just now: its stat could stay the same through a second write, so it is hashed again.
+    assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Beta"]
+    stat = note.stat()
+    note.write_text("# A\n\nLinks to [[Gama]].\n", encoding="utf-8")  # same size
+    os.utime(note, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same mtime
+    assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Gama"]
+    # Modified long before it was read: the same size and mtime mean the same file, it is not read.
+    old = stat.st_mtime_ns - 3_600_000_000_000
+    os.utime(note, ns=(old, old))
+    assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Gama"]
+    note.write_text("# A\n\nLinks to [[Beta]].\n", encoding="utf-8")
+    os.utime(note, ns=(old, old))  # a write that keeps size and mtime: as make and rsync, not seen
+    assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Gama"]
+    assert (cache.hits, cache.misses) == (1, 0)
+    note.write_text("# A\n\nLinks to [[Beta]] and more.\n", encoding="utf-8")  # any other write is seen
+    assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Beta"]
