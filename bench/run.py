@@ -254,27 +254,38 @@ def bench_ingest(driver: Driver, vault: Path, uri: str, password: str, repeat: i
 def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any]:
     """Vault already ingested: edit one note, re-ingest in-process (parse + sync), then a no-op run.
 
-    Twice: as a one-shot `kg ingest` (cron) reads the vault, and with the `ParseCache` that
-    `kg ingest --every/--watch` keep across runs (unchanged notes are not parsed again)."""
+    As a one-shot `kg ingest` (cron) reads the vault, then with the `ParseCache` that
+    `kg ingest --every/--watch` keep across runs (unchanged notes are neither parsed nor resolved
+    again), started as the CLI starts: one full run, then a full garbage collection."""
+    import gc
+
     from ingest.vault import ParseCache
     from kg.pipeline import ingest_vault
 
     manifest = load_manifest(vault)
     candidates = [str(p) for p in manifest["edit_candidates"]]  # type: ignore[attr-defined]
     cache = ParseCache()
-    ingest_vault(driver, vault, vault_name="bench", cache=cache)  # the database matches the files
-    modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": []}
+    ingest_vault(driver, vault, vault_name="bench")  # the database matches the files
+    # one-shot and watch: an edit that links two new concepts; watch-prose: a sentence with no new name
+    modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": [], "watch-prose": []}
     originals: dict[Path, bytes] = {}
     try:
-        for i in range(repeat):
-            for mode, runs in modes.items():
-                path = vault / candidates[(2 * i + len(runs)) % len(candidates)]
+        for mode, runs in modes.items():
+            if mode == "watch":  # `kg ingest --watch` starts: a full run, then gc.collect()
+                ingest_vault(driver, vault, vault_name="bench", cache=cache)
+                gc.collect()
+            for i in range(repeat):
+                path = vault / candidates[(len(modes) * i + list(modes).index(mode)) % len(candidates)]
                 originals.setdefault(path, path.read_bytes())
                 with path.open("a", encoding="utf-8") as handle:
-                    edit = f"编辑 {mode} {i}: now also see [[Edited Topic {i}]] and 基于 [[Another Edit {i}]]。"
+                    if mode == "watch-prose":
+                        edit = f"More notes {i}, written while reading the paper again."
+                    else:
+                        edit = f"编辑 {mode} {i}: now also see [[Edited Topic {i}]] and 基于 [[Another Edit {i}]]。"
                     handle.write(f"\n\n{edit}\n")
                 started = time.perf_counter()
-                result = ingest_vault(driver, vault, vault_name="bench", cache=cache if mode == "watch" else None)
+                kept = cache if mode.startswith("watch") else None
+                result = ingest_vault(driver, vault, vault_name="bench", cache=kept)
                 total = time.perf_counter() - started
                 runs.append(
                     {
@@ -299,8 +310,12 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any
         f"  no-op re-ingest: {noop_s:.2f}s (restore run changed={restore.report.notes_changed}, "
         f"no-op counters={noop.report.counters})"
     )
-    one_shot, watch = modes["one-shot"], modes["watch"]
+    one_shot, watch, prose = modes["one-shot"], modes["watch"], modes["watch-prose"]
     return {
+        "watch_prose_seconds": median([r["seconds"] for r in prose]),
+        "watch_prose_parse_seconds": median([r["parse"] for r in prose]),
+        "watch_prose_sync_seconds": median([r["sync"] for r in prose]),
+        "watch_prose_runs": prose,
         "seconds": median([r["seconds"] for r in one_shot]),
         "parse_seconds": median([r["parse"] for r in one_shot]),
         "sync_seconds": median([r["sync"] for r in one_shot]),
@@ -440,6 +455,13 @@ def report(results: dict[str, Any]) -> str:
                 "  same, ParseCache kept (--every/--watch)",
                 f"{i['watch_seconds']:.2f} s "
                 f"(parse {i['watch_parse_seconds']:.2f} + sync {i['watch_sync_seconds']:.2f})",
+                "goal ≤ 2 s",
+            )
+        if "watch_prose_seconds" in i:
+            row(
+                "  same, the edit a sentence with no new name",
+                f"{i['watch_prose_seconds']:.2f} s "
+                f"(parse {i['watch_prose_parse_seconds']:.2f} + sync {i['watch_prose_sync_seconds']:.2f})",
                 "goal ≤ 2 s",
             )
         row("incremental: nothing changed", f"{i['noop_seconds']:.2f} s")

@@ -1204,7 +1204,7 @@ class _Resolution:
     paths: list[str]  # in resolution order
     resolver: NoteResolver
     index: ConceptIndex  # frozen, before prose mentions and rules added to it; never handed out
-    heads: dict[str, list[str]]  # the prose vocabulary's lower-case-head spellings by tail, sorted
+    vocabulary: _ProseVocabulary | None  # the prose vocabulary of `index` (None: no prose mentions)
     notes: dict[str, _ResolvedNote]
 
 
@@ -1275,7 +1275,7 @@ def resolve_notes(
             _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
         index.freeze()
         vocabulary = _prose_vocabulary(index) if prose_mentions else None
-        if vocabulary is not None and _heads(vocabulary) != kept.heads:
+        if vocabulary is not None and (kept.vocabulary is None or _heads(vocabulary) != _heads(kept.vocabulary)):
             kept, reused = None, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
         else:
             delta = kept.index.changed_keys(index)
@@ -1303,6 +1303,7 @@ def resolve_notes(
     elif not index_changed:
         snapshot = kept.index
         index = snapshot.copy()
+        vocabulary = kept.vocabulary  # read only, like the snapshot
 
     # 3. final links, what each note is about, mentions; what each note reads of the index is
     # recorded (`looked`) when the resolution is kept
@@ -1325,14 +1326,14 @@ def resolve_notes(
     counted: dict[str, list[str]] = {}
     if prose_mentions:
         if vocabulary is None:
-            vocabulary = _prose_vocabulary(index) if len(reused) < len(parsed_notes) or kept is None else None
+            vocabulary = _prose_vocabulary(index)
         for parsed in parsed_notes:
             before = reused.get(parsed.path)
             if before is not None:
                 for spelling in before.counted:
                     index.count_spelling(spelling)
                 counted[parsed.path] = before.counted
-            elif vocabulary is not None:
+            else:
                 reading(parsed)
                 counted[parsed.path] = _prose_mentions(parsed, vocabulary, index)
         index.looked = None
@@ -1377,17 +1378,15 @@ def resolve_notes(
     graph.concepts = _build_concepts(graph, index)
     if cache is not None:
         if kept is not None and not index_changed:
-            heads = kept.heads  # the same index: the same vocabulary
-        elif prose_mentions:
-            heads = _heads(vocabulary or _prose_vocabulary(snapshot))
-        else:
-            heads = {}
+            vocabulary = kept.vocabulary  # the same index: the same vocabulary
+        elif prose_mentions and vocabulary is None:
+            vocabulary = _prose_vocabulary(snapshot)
         cache._resolution = _Resolution(
             signature=signature,
             paths=paths,
             resolver=resolver,
             index=snapshot,
-            heads=heads,
+            vocabulary=vocabulary,
             notes={
                 p.path: reused[p.path]
                 if p.path in reused

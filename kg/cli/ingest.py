@@ -10,6 +10,7 @@ finishes.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -191,6 +192,11 @@ def _run_forever(
                         cache=cache,
                     )
                     _log(_summary(result))
+                    if cache.misses + cache.notes_resolved > len(cache) // 10:
+                        # A big read leaves millions of objects the collector has not walked yet: its
+                        # first full collection (~1 s at 10k notes) would land in the next, small,
+                        # run. Take it now, while waiting for changes.
+                        gc.collect()
                     break
                 except RelationsConfigError as exc:  # the relations config was edited into a bad state: wait for a fix
                     _log(f"{exc}; skipping this run, the graph is unchanged")
