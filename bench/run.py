@@ -261,10 +261,11 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any
 
     from ingest.vault import ParseCache
     from kg.pipeline import ingest_vault
+    from kg.store.sync import NoteDigests
 
     manifest = load_manifest(vault)
     candidates = [str(p) for p in manifest["edit_candidates"]]  # type: ignore[attr-defined]
-    cache = ParseCache()
+    cache, digests = ParseCache(), NoteDigests()
     ingest_vault(driver, vault, vault_name="bench")  # the database matches the files
     # one-shot and watch: an edit that links two new concepts; watch-prose: a sentence with no new name
     modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": [], "watch-prose": []}
@@ -272,7 +273,7 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any
     try:
         for mode, runs in modes.items():
             if mode == "watch":  # `kg ingest --watch` starts: a full run, then gc.collect()
-                ingest_vault(driver, vault, vault_name="bench", cache=cache)
+                ingest_vault(driver, vault, vault_name="bench", cache=cache, digests=digests)
                 gc.collect()
             for i in range(repeat):
                 path = vault / candidates[(len(modes) * i + list(modes).index(mode)) % len(candidates)]
@@ -284,8 +285,14 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int) -> dict[str, Any
                         edit = f"编辑 {mode} {i}: now also see [[Edited Topic {i}]] and 基于 [[Another Edit {i}]]。"
                     handle.write(f"\n\n{edit}\n")
                 started = time.perf_counter()
-                kept = cache if mode.startswith("watch") else None
-                result = ingest_vault(driver, vault, vault_name="bench", cache=kept)
+                watch = mode.startswith("watch")
+                result = ingest_vault(
+                    driver,
+                    vault,
+                    vault_name="bench",
+                    cache=cache if watch else None,
+                    digests=digests if watch else None,
+                )
                 total = time.perf_counter() - started
                 runs.append(
                     {

@@ -11,7 +11,7 @@ from neo4j import Driver
 from ingest.relations import vault_rules
 from ingest.vault import DEFAULT_MAX_FILE_BYTES, ParseCache, RelationRule, read_vault
 from kg.model import Graph
-from kg.store.sync import ProgressCallback, SyncReport, VaultSync
+from kg.store.sync import NoteDigests, ProgressCallback, SyncReport, VaultSync
 
 
 @dataclass(slots=True)
@@ -60,14 +60,16 @@ def ingest_vault(
     progress: ProgressCallback | None = None,
     relations_config: Path | None = None,
     cache: ParseCache | None = None,
+    digests: NoteDigests | None = None,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
-    `cache` (kept by long-running callers across runs) skips re-parsing notes whose bytes did not
-    change; a bad relations config raises `RelationsConfigError` before anything is written."""
+    `cache` and `digests` (kept by long-running callers across runs of one vault) skip re-reading,
+    re-parsing and re-resolving the notes an edit did not touch, and digesting them again for the
+    sync; a bad relations config raises `RelationsConfigError` before anything is written."""
     started = time.perf_counter()
     graph = read_vault_with_config(root, relations_config=relations_config, cache=cache)
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
-    report = VaultSync(driver, database).sync(name, str(root.resolve()), graph, progress=progress)
+    report = VaultSync(driver, database).sync(name, str(root.resolve()), graph, progress=progress, digests=digests)
     return IngestResult(graph=graph, report=report, parse_seconds=parse_seconds)

@@ -34,7 +34,7 @@ from kg.cli.common import (
 from kg.pipeline import IngestResult, RelationsConfigError, default_vault_name, ingest_vault, read_relations_rules
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import IngestLockedError, VaultSync
+from kg.store.sync import IngestLockedError, NoteDigests, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 
@@ -175,7 +175,8 @@ def _run_forever(
     mode = f"every {interval:g}s" if interval is not None else "on change"
     _log(f"watching {root} ({mode}) into {settings.neo4j_uri} as vault {vault_name!r}")
     snapshot = vault_snapshot(root)
-    cache = ParseCache()  # notes whose bytes did not change are not parsed again
+    cache = ParseCache()  # notes an edit did not touch are not read, parsed or resolved again
+    digests = NoteDigests()  # nor digested again for the sync
     try:
         if break_lock:
             VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
@@ -190,6 +191,7 @@ def _run_forever(
                         vault_name=vault_name,
                         relations_config=config,
                         cache=cache,
+                        digests=digests,
                     )
                     _log(_summary(result))
                     if cache.misses + cache.notes_resolved > len(cache) // 10:

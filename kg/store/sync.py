@@ -281,6 +281,69 @@ def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, 
     )  # fmt: skip
 
 
+def _note_used(note: Note, relations: Sequence[Relation]) -> frozenset[str]:
+    """The concept keys a note's rows point at (what `_note_digest` adds to `used`)."""
+    keys = {*note.about, *(m.concept for m in note.mentions)}
+    for r in relations:
+        keys.add(r.source)
+        keys.add(r.target)
+    return frozenset(keys)
+
+
+def _same_items(a: Sequence[object], b: Sequence[object]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+class NoteDigests:
+    """Note digests remembered between syncs of one vault by a long-running ingest (`kg ingest
+    --every/--watch`), so that a sync after a small edit does not digest every note again.
+
+    A digest is reused only when it is certainly the same: the note's plain fields are equal and
+    its links, mentions and relations are the very same (immutable) objects as last time, as a
+    `ParseCache` hands out for notes it did not resolve again; and the vault has the same notes."""
+
+    def __init__(self) -> None:
+        self._paths: frozenset[str] = frozenset()
+        # path -> (plain fields, list fields, relations, digest, concept keys used)
+        self._entries: dict[
+            str, tuple[tuple[object, ...], tuple[list[Any], ...], Sequence[Relation], str, frozenset[str]]
+        ] = {}
+        self.reused = 0  # digests reused by the last sync
+
+    @staticmethod
+    def _plain(note: Note) -> tuple[object, ...]:
+        return (
+            note.title, note.content_hash, note.kind, note.description, note.encoding, note.cjk_chars, note.words,
+        )  # fmt: skip
+
+    @staticmethod
+    def _lists(note: Note) -> tuple[list[Any], ...]:
+        return (note.tags, note.about, note.mentions, note.links, note.resources)
+
+    def _start(self, notes: Mapping[str, Note]) -> None:
+        self.reused = 0
+        if notes.keys() != self._paths:  # a link's target came or went: links digest differently
+            self._entries.clear()
+            self._paths = frozenset(notes)
+
+    def digest(self, note: Note, relations: Sequence[Relation], notes: Mapping[str, Note], used: set[str]) -> str:
+        entry = self._entries.get(note.path)
+        if entry is not None:
+            plain, lists, rels, digest, keys = entry
+            if (
+                plain == self._plain(note)
+                and all(_same_items(a, b) for a, b in zip(lists, self._lists(note), strict=True))
+                and _same_items(rels, relations)
+            ):
+                self.reused += 1
+                used.update(keys)
+                return digest
+        digest = _note_digest(note, relations, notes, used)
+        lists = tuple(list(items) for items in self._lists(note))
+        self._entries[note.path] = (self._plain(note), lists, list(relations), digest, _note_used(note, relations))
+        return digest
+
+
 def reading_minutes(cjk_chars: int, words: int) -> int:
     """Reading time: ~300 CJK characters or ~200 English words a minute, at least one minute."""
     return max(1, round(cjk_chars / 300 + words / 200))
@@ -548,7 +611,10 @@ class VaultSync:
         *,
         progress: ProgressCallback | None = None,
         lease_s: float = DEFAULT_LEASE_S,
+        digests: NoteDigests | None = None,
     ) -> SyncReport:
+        """Bring the vault's part of the database exactly to `graph`. `digests`, kept by the caller
+        across syncs of this vault, saves digesting the notes that did not change."""
         started = time.perf_counter()
         phases: dict[str, float] = {}
         ensure_schema(self.driver, self.database)
@@ -558,7 +624,7 @@ class VaultSync:
         mark = _phase(phases, "lock", mark)
         try:
             with _LeaseKeeper(self.driver, self.database, vault, token, lease_s):
-                report = self._sync_locked(vault, root, graph, progress, token, phases)
+                report = self._sync_locked(vault, root, graph, progress, token, phases, digests)
             mark = time.perf_counter()
         finally:
             self._release(vault, token)
@@ -610,6 +676,7 @@ class VaultSync:
         progress: ProgressCallback | None,
         token: str,
         phases: dict[str, float],
+        memo: NoteDigests | None = None,
     ) -> SyncReport:
         mark = time.perf_counter()
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
@@ -618,10 +685,13 @@ class VaultSync:
         used: set[str] = set()
         digests: dict[str, str] = {}  # note uid -> digest
         paths: dict[str, str] = {}  # note uid -> path
+        if memo is not None:
+            memo._start(graph.notes)
+        digest_of = memo.digest if memo is not None else _note_digest
         for path, note in graph.notes.items():
             uid = scoped_uid(vault, path)
             paths[uid] = path
-            digests[uid] = _note_digest(note, relations.get(path, ()), graph.notes, used)
+            digests[uid] = digest_of(note, relations.get(path, ()), graph.notes, used)
         concept_rows = _concept_rows(vault, graph, used)
         mark = _phase(phases, "digest", mark)
 

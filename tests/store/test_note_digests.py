@@ -1,0 +1,77 @@
+"""NoteDigests: a digest is reused only when certainly the same, and a watch-style run with it leaves
+exactly the graph a fresh full run would write."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from bench.generate_vault import generate
+from ingest.vault import ParseCache, read_vault
+from kg.model import Mention
+from kg.pipeline import ingest_vault
+from kg.store.sync import NoteDigests, _note_digest, _relations_by_note
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(120, tmp_path_factory.mktemp("gen") / "v120", seed=3)
+
+
+def _digest_all(memo: NoteDigests, graph_notes: dict, relations: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    memo._start(graph_notes)
+    used: set[str] = set()
+    return {p: memo.digest(n, relations.get(p, ()), graph_notes, used) for p, n in graph_notes.items()}
+
+
+def test_reused_only_when_the_same_objects(vault: Path) -> None:
+    cache, memo = ParseCache(), NoteDigests()
+    graph = read_vault(vault, cache=cache)
+    relations = _relations_by_note(graph)
+    first = _digest_all(memo, graph.notes, relations)
+    assert memo.reused == 0
+    assert first == {p: _note_digest(n, relations.get(p, ()), graph.notes, set()) for p, n in graph.notes.items()}
+    again = read_vault(vault, cache=cache)  # nothing changed: the cache hands out the same links and mentions
+    relations = _relations_by_note(again)
+    assert _digest_all(memo, again.notes, relations) == first
+    assert memo.reused >= len(first) - sum(1 for r in again.relations if r.rule == "statistics.refd")
+    # an equal but new mention object, or another plain field: digested again (and still right)
+    path, note = next((p, n) for p, n in again.notes.items() if n.mentions)
+    again.notes[path] = replace(note, mentions=[replace(note.mentions[0], line=note.mentions[0].line + 1)])
+    changed = _digest_all(memo, again.notes, relations)
+    assert changed[path] != first[path]
+    again.notes[path] = replace(note, title=note.title + "!")
+    assert _digest_all(memo, again.notes, relations)[path] != first[path]
+    assert isinstance(note.mentions[0], Mention)
+    del again.notes[path]  # a note gone: links to it digest differently, nothing is reused
+    _digest_all(memo, again.notes, relations)
+    assert memo.reused == 0
+
+
+@pytest.mark.integration
+def test_watch_style_runs_write_the_graph_a_fresh_run_writes(
+    neo4j_driver: Driver, clean_db: None, vault: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "vault"
+    shutil.copytree(vault, root)
+    cache, memo = ParseCache(), NoteDigests()
+    ingest_vault(neo4j_driver, root, vault_name="w", cache=cache, digests=memo)
+    notes = sorted(root.rglob("*.md"))
+    edits = [
+        "More notes, written while reading.",
+        "See also [[A New Topic]] and 基于 [[GRPO]]。",
+        f"Related: [[{notes[3].stem}]].",
+    ]
+    for i, edit in enumerate(edits):
+        with notes[10 * i].open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\n{edit}\n")
+        result = ingest_vault(neo4j_driver, root, vault_name="w", cache=cache, digests=memo)
+        assert result.report.notes_changed >= 1
+        assert memo.reused >= len(result.graph.notes) // 2
+        # a full run without any memory of earlier runs finds nothing to write
+        fresh = ingest_vault(neo4j_driver, root, vault_name="w")
+        assert not fresh.report.changed, fresh.report.summary()
