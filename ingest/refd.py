@@ -116,18 +116,36 @@ def _requires_transitively(graph: dict[str, set[str]], start: str, goal: str) ->
     return False
 
 
+class RefdMemo:
+    """The last `refd_relations` result and what it was computed from, kept across reads of one
+    vault (by a `ParseCache`): when an edit leaves the link graph and the other rules' ordering as
+    they were, the relations are the same and are not computed again."""
+
+    def __init__(self) -> None:
+        self.inputs: tuple[object, ...] | None = None
+        self.relations: list[Relation] = []
+        self.reused = False  # the last call reused the result
+
+
 def refd_relations(
     parsed_notes: Sequence[ParsedNote],
     index: ConceptIndex,
     confidence: float,
     settings: RefdSettings,
     existing: Sequence[Relation] = (),
+    *,
+    memo: RefdMemo | None = None,
 ) -> list[Relation]:
     """RefD edges for linked concept pairs; a weak signal, so only where the other rules' relations
     (`existing`) do not already order the pair either way — RefD fills gaps, it never argues."""
     graph = link_graph(parsed_notes, index)
     out = graph.out
     requires = _requires_graph(existing)
+    inputs = (out, graph.where, requires, confidence, settings)  # all RefD is a function of
+    if memo is not None:
+        memo.reused = memo.inputs == inputs
+        if memo.reused:
+            return list(memo.relations)
     pairs: set[tuple[str, str]] = set()
     for a, targets in out.items():
         for b in targets:
@@ -168,7 +186,9 @@ def refd_relations(
                 ),
             )
         )
+    if memo is not None:
+        memo.inputs, memo.relations = inputs, list(relations)
     return relations
 
 
-__all__ = ["LinkGraph", "link_graph", "refd", "refd_relations"]
+__all__ = ["LinkGraph", "RefdMemo", "link_graph", "refd", "refd_relations"]

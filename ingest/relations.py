@@ -49,7 +49,7 @@ from ingest.concepts import (
 )
 from ingest.frontmatter import string_list
 from ingest.markdown import heading_parents, plain_text
-from ingest.refd import refd_relations
+from ingest.refd import RefdMemo, refd_relations
 from ingest.relation_rules import (
     DEFAULT_CONFIG,
     Direction,
@@ -1644,11 +1644,14 @@ def vault_stage(
     index: ConceptIndex,
     relations: Sequence[Relation],
     config: RelationsConfig = DEFAULT_CONFIG,
+    *,
+    refd_memo: RefdMemo | None = None,
 ) -> tuple[list[Relation], list[Problem]]:
     """After the per-note rules: RefD link statistics, exact duplicates dropped, cycles reported."""
     merged = dedupe(relations)
     if config.enabled("statistics.refd"):
-        merged.extend(refd_relations(parsed_notes, index, config.confidence_of("statistics.refd"), config.refd, merged))
+        confidence = config.confidence_of("statistics.refd")
+        merged.extend(refd_relations(parsed_notes, index, confidence, config.refd, merged, memo=refd_memo))
         merged = dedupe(merged)
     return merged, cycle_problems(merged)
 

@@ -53,6 +53,7 @@ from ingest.markdown import (
     plain_text,
     scan_markdown,
 )
+from ingest.refd import RefdMemo
 from ingest.relations import RULES as TYPED_RULES
 from ingest.relations import TypedRule, config_of, replay_ensures, vault_stage
 from kg.model import Concept, Graph, Link, Mention, Note, Problem, ProblemKind, Relation, RelationType
@@ -646,6 +647,7 @@ class ParseCache:
     def __init__(self) -> None:
         self._entries: dict[str, _CachedParse] = {}
         self._resolution: _Resolution | None = None  # what the last `resolve_notes` made of each note
+        self._refd = RefdMemo()  # and its RefD relations
         self.hits = 0
         self.misses = 0
         self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
@@ -656,6 +658,7 @@ class ParseCache:
     def clear(self) -> None:
         self._entries.clear()
         self._resolution = None
+        self._refd = RefdMemo()
 
     def _start(self) -> None:
         self.hits = self.misses = 0
@@ -1370,7 +1373,8 @@ def resolve_notes(
     index.looked = None
     relations_config = config_of(rule_list)
     if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
-        relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config)
+        refd_memo = cache._refd if cache is not None else None
+        relations, cycle_problems = vault_stage(parsed_notes, index, relations, relations_config, refd_memo=refd_memo)
         problems.extend(cycle_problems)
     graph = Graph(problems=problems, relations=relations)
     for parsed in sorted(parsed_notes, key=lambda p: p.path):

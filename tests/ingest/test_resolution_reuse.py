@@ -62,6 +62,7 @@ def test_a_prose_edit_resolves_only_the_edited_note(generated: Path, tmp_path: P
     note = _middle_note(root)
     _append(note, "\n\nMore thoughts written while reading, with no new name in them.\n")
     assert _same_as_fresh(root, cache) == 1
+    assert cache._refd.reused  # the link graph is as it was: RefD's relations too
     _append(note, "\n\nThis compares GRPO with PPO on the same data.\n")  # known names, in prose
     assert _same_as_fresh(root, cache) == 1
 
@@ -74,6 +75,7 @@ def test_edits_that_change_the_index_give_the_fresh_graph(generated: Path, tmp_p
     # a new name and a new alias: the index changes; only the notes that read a changed key run again
     _append(note, "\n\nSee also [[A Brand New Topic]] and [[GRPO|group relative]].\n")
     assert 1 <= _same_as_fresh(root, cache) < total
+    assert not cache._refd.reused  # new links: RefD computed again
     _append(note, "\n\nAnd [[Another Topic]], which builds on [[A Brand New Topic]].\n")
     assert 1 <= _same_as_fresh(root, cache) < total
     renamed = root / "renamed.md"
@@ -187,3 +189,26 @@ def test_a_note_after_one_whose_rules_name_other_concepts_runs_again(tmp_path: P
     assert cache.notes_resolved == 2  # b.md is unchanged, but what a.md's rules add changed
     assert [r.note for r in graph.relations] == ["b.md"]
     assert to_json(graph) == to_json(read_vault(tmp_path, rules=rules))
+
+
+def test_refd_relations_are_reused_only_while_the_link_graph_stands(tmp_path: Path) -> None:
+    from test_relations import LOW_REFD, refd_vault
+
+    for name, text in refd_vault().items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    rules = [outline_relations, *rules_for(LOW_REFD)]
+    cache = ParseCache()
+
+    def refd_edges() -> list[tuple[str, str]]:
+        graph = read_vault(tmp_path, cache=cache, rules=rules)
+        assert to_json(graph) == to_json(read_vault(tmp_path, rules=rules))
+        return sorted((r.source, r.target) for r in graph.relations if r.rule == "statistics.refd")
+
+    first = refd_edges()
+    assert ("gradient", "backprop") in first
+    _append(tmp_path / "Backprop.md", "\nSome prose about it.\n")
+    assert refd_edges() == first and cache._refd.reused
+    # Gradient now links back to Backprop: the pair is no longer one-sided
+    _append(tmp_path / "Gradient.md", "\nUsed by [[Backprop]] and [[Hessian]].\n")
+    changed = refd_edges()
+    assert not cache._refd.reused and changed != first
