@@ -116,15 +116,47 @@ def _requires_transitively(graph: dict[str, set[str]], start: str, goal: str) ->
     return False
 
 
+# A pair RefD scored past the threshold and min_links: (dependent, required, |score|, counts, note, line)
+_Candidate = tuple[str, str, float, tuple[int, int, int, int], str, int]
+
+
 class RefdMemo:
-    """The last `refd_relations` result and what it was computed from, kept across reads of one
-    vault (by a `ParseCache`): when an edit leaves the link graph and the other rules' ordering as
-    they were, the relations are the same and are not computed again."""
+    """What the last `refd_relations` scored, kept across reads of one vault (by a `ParseCache`).
+
+    The scores depend only on the link graph among concepts that have notes (and on the settings):
+    while that stands — a prose edit, a link to a concept without a note — the pairs that pass are
+    not scored again; only the check against the other rules' ordering runs, and the relations it
+    keeps are the same objects as last time."""
 
     def __init__(self) -> None:
         self.inputs: tuple[object, ...] | None = None
-        self.relations: list[Relation] = []
-        self.reused = False  # the last call reused the result
+        self.candidates: list[_Candidate] = []
+        self.made: dict[_Candidate, Relation] = {}
+        self.reused = False  # the last call reused the scores
+
+
+def _candidates(graph: LinkGraph, settings: RefdSettings) -> list[_Candidate]:
+    out = graph.out
+    pairs: set[tuple[str, str]] = set()
+    for a, targets in out.items():
+        for b in targets:
+            if b in out:
+                pairs.add((a, b) if a < b else (b, a))
+    scores = _Scores(graph)
+    found: list[_Candidate] = []
+    for first, second in sorted(pairs):
+        score, counts = scores.score(first, second)
+        if abs(score) < settings.threshold:
+            continue
+        dependent, required = (first, second) if score > 0 else (second, first)
+        if score < 0:
+            counts = (counts[2], counts[3], counts[0], counts[1])
+        if min(counts[1], counts[3]) < settings.min_links:
+            continue
+        located = graph.where.get((dependent, required)) or graph.where.get((required, dependent))
+        if located is not None:
+            found.append((dependent, required, abs(score), counts, *located))
+    return found
 
 
 def refd_relations(
@@ -139,39 +171,29 @@ def refd_relations(
     """RefD edges for linked concept pairs; a weak signal, so only where the other rules' relations
     (`existing`) do not already order the pair either way — RefD fills gaps, it never argues."""
     graph = link_graph(parsed_notes, index)
-    out = graph.out
-    requires = _requires_graph(existing)
-    inputs = (out, graph.where, requires, confidence, settings)  # all RefD is a function of
-    if memo is not None:
+    if memo is None:
+        candidates = _candidates(graph, settings)
+        made: dict[_Candidate, Relation] = {}
+    else:
+        out = graph.out
+        among_notes = {c: {t for t in targets if t in out} for c, targets in out.items()}
+        where = {pair: place for pair, place in graph.where.items() if pair[1] in out}
+        inputs = (among_notes, where, settings)  # all the scores are a function of
         memo.reused = memo.inputs == inputs
-        if memo.reused:
-            return list(memo.relations)
-    pairs: set[tuple[str, str]] = set()
-    for a, targets in out.items():
-        for b in targets:
-            if b in out:
-                pairs.add((a, b) if a < b else (b, a))
+        if not memo.reused:
+            memo.inputs, memo.candidates, memo.made = inputs, _candidates(graph, settings), {}
+        candidates, made = memo.candidates, memo.made
+    requires = _requires_graph(existing)
     relations: list[Relation] = []
-    scores = _Scores(graph)
-    for first, second in sorted(pairs):
-        score, counts = scores.score(first, second)
-        if abs(score) < settings.threshold:
-            continue
-        dependent, required = (first, second) if score > 0 else (second, first)
-        if score < 0:
-            counts = (counts[2], counts[3], counts[0], counts[1])
-        if min(counts[1], counts[3]) < settings.min_links:
-            continue
+    for candidate in candidates:
+        dependent, required, score, counts, note, line = candidate
         if _requires_transitively(requires, dependent, required) or _requires_transitively(
             requires, required, dependent
         ):
             continue  # already ordered (either way) by stronger evidence
-        located = graph.where.get((dependent, required)) or graph.where.get((required, dependent))
-        if located is None:
-            continue
-        note, line = located
-        relations.append(
-            Relation(
+        relation = made.get(candidate)
+        if relation is None or relation.confidence != confidence:
+            relation = made[candidate] = Relation(
                 type=RelationType.PREREQUISITE_OF,
                 source=required,
                 target=dependent,
@@ -180,14 +202,12 @@ def refd_relations(
                 note=note,
                 line=line,
                 evidence=(
-                    f"RefD({dependent}, {required}) = {abs(score):.2f}: {counts[0]}/{counts[1]} of the concepts "
+                    f"RefD({dependent}, {required}) = {score:.2f}: {counts[0]}/{counts[1]} of the concepts "
                     f"{dependent} links to link to {required}; {counts[2]}/{counts[3]} of those {required} "
                     f"links to link to {dependent}"
                 ),
             )
-        )
-    if memo is not None:
-        memo.inputs, memo.relations = inputs, list(relations)
+        relations.append(relation)
     return relations
 
 

@@ -75,7 +75,6 @@ def test_edits_that_change_the_index_give_the_fresh_graph(generated: Path, tmp_p
     # a new name and a new alias: the index changes; only the notes that read a changed key run again
     _append(note, "\n\nSee also [[A Brand New Topic]] and [[GRPO|group relative]].\n")
     assert 1 <= _same_as_fresh(root, cache) < total
-    assert not cache._refd.reused  # new links: RefD computed again
     _append(note, "\n\nAnd [[Another Topic]], which builds on [[A Brand New Topic]].\n")
     assert 1 <= _same_as_fresh(root, cache) < total
     renamed = root / "renamed.md"
@@ -208,7 +207,15 @@ def test_refd_relations_are_reused_only_while_the_link_graph_stands(tmp_path: Pa
     assert ("gradient", "backprop") in first
     _append(tmp_path / "Backprop.md", "\nSome prose about it.\n")
     assert refd_edges() == first and cache._refd.reused
+    _append(tmp_path / "Backprop.md", "\nAlso [[Automatic Differentiation]].\n")  # a concept with no note
+    assert refd_edges() == first and cache._refd.reused
+    # Hessian now says it needs Calculus (its body linked Calculus already): the scores
+    # stand, and RefD's weaker edge for that pair goes
+    assert {"calculus", "hessian"} in [set(edge) for edge in first]
+    _append(tmp_path / "Hessian.md", "\nprerequisites:: Calculus\n")  # a Dataview field, not a link
+    ordered = refd_edges()
+    assert cache._refd.reused and {"calculus", "hessian"} not in [set(edge) for edge in ordered]
     # Gradient now links back to Backprop: the pair is no longer one-sided
     _append(tmp_path / "Gradient.md", "\nUsed by [[Backprop]] and [[Hessian]].\n")
     changed = refd_edges()
-    assert not cache._refd.reused and changed != first
+    assert not cache._refd.reused and changed != ordered
