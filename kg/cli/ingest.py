@@ -193,7 +193,8 @@ def _run_forever(
                         cache=cache,
                         digests=digests,
                     )
-                    _log(_summary(result))
+                    # how much of the vault this run read and resolved again (the rest was kept)
+                    _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
                     if cache.misses + cache.notes_resolved > len(cache) // 10:
                         # A big read leaves millions of objects the collector has not walked yet: its
                         # first full collection (~1 s at 10k notes) would land in the next, small,

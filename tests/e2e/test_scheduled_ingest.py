@@ -76,10 +76,11 @@ def test_watch_reingests_when_a_note_changes(neo4j_connection: Any, clean_db: No
     try:
         out = LineReader(proc)
         first = out.wait_for("added=2", 120)
-        assert "vault=watched" in first
+        assert "vault=watched" in first and "parsed=2 resolved=2" in first
         time.sleep(1.1)  # mtime granularity on some filesystems
         (small_vault / "GRPO.md").write_text("# GRPO\n\nBuilds on [[PPO]] and [[RLHF]].\n", encoding="utf-8")
-        out.wait_for("changed=1", 60)
+        second = out.wait_for("changed=1", 60)
+        assert "parsed=1 " in second  # the other note was kept from the first run
     finally:
         _stop(proc)
 
