@@ -17,11 +17,25 @@ class ApiError(GraphQLError):
 
 
 class UnknownConceptError(ApiError):
-    def __init__(self, text: str, suggestions: Sequence[str]) -> None:
-        hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+    """`empty`: why nothing could be suggested, when the graph (or the vault asked for) has no concepts."""
+
+    def __init__(self, text: str, suggestions: Sequence[str], empty: str | None = None) -> None:
+        if suggestions:
+            hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?"
+        else:
+            hint = f"; {empty}" if empty else ""
         super().__init__(
             f"unknown concept {text!r}{hint}", "UNKNOWN_CONCEPT", concept=text, suggestions=list(suggestions)
         )
+
+
+def emptiness(concepts: int, vault: str | None) -> str | None:
+    """What to tell a user whose concept is unknown because there are no concepts at all."""
+    if concepts:
+        return None
+    if vault is not None:
+        return f"vault {vault!r} has no concepts: is it ingested under that name? (`kg ingest VAULT --name {vault}`)"
+    return "the graph has no concepts yet: ingest a vault first (`kg ingest VAULT`)"
 
 
 class BadArgumentError(ApiError):

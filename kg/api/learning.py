@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from kg.api.context import Context
-from kg.api.errors import BadArgumentError, UnknownConceptError
+from kg.api.errors import BadArgumentError, UnknownConceptError, emptiness
 from kg.api.types import (
     Concept,
     LearningPath,
@@ -84,7 +84,8 @@ def _compute(
     for text in targets_text:
         res = resolved[text]
         if not res.concepts:
-            raise UnknownConceptError(text, res.suggestions)
+            empty = None if res.suggestions else emptiness(reader.stats(vault).concepts, vault)
+            raise UnknownConceptError(text, res.suggestions, empty)
         targets.extend(c for c in res.concepts if c.uid not in {t.uid for t in targets})
     vaults = sorted({t.vault for t in targets})
     if len(vaults) > 1:

@@ -25,7 +25,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
-from kg.api.errors import BadArgumentError, UnknownConceptError, is_public
+from kg.api.errors import BadArgumentError, UnknownConceptError, emptiness, is_public
 from kg.api.learning import learning_path as compute_path
 from kg.api.learning import resolve_one
 from kg.api.projection import Plans
@@ -231,7 +231,10 @@ class Query:
         for text in (from_, to):
             res = resolved[text]
             if not res.concepts:
-                raise UnknownConceptError(text, res.suggestions)
+                empty = (
+                    None if res.suggestions else emptiness((await ctx.read(ctx.reader.stats, vault)).concepts, vault)
+                )
+                raise UnknownConceptError(text, res.suggestions, empty)
             ends.append(res.concepts[0])
         if ends[0].vault != ends[1].vault:
             return None

@@ -202,3 +202,21 @@ async def test_path_costs_one_cypher_query_while_the_version_is_fresh(client: ht
     assert first["extensions"]["cypherQueries"] == 4
     body = await gql(client, query, to=["GRPO"])
     assert body["extensions"]["cypherQueries"] == 1  # the closure only
+
+
+async def test_unknown_target_in_an_empty_graph_says_to_ingest(
+    warm_neo4j: Any, clean_db: None, api_settings: Any
+) -> None:
+    from kg.api.app import create_app
+
+    app = create_app(api_settings, driver=warm_neo4j)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kg.test") as empty:
+        (error,) = (await gql(empty, '{ learningPath(to: "GRPO") { steps { position } } }'))["errors"]
+        assert error["extensions"]["code"] == "UNKNOWN_CONCEPT" and "kg ingest VAULT" in error["message"]
+        (error,) = (await gql(empty, '{ learningPath(to: "GRPO", vault: "notes") { steps { position } } }'))["errors"]
+        assert "vault 'notes' has no concepts" in error["message"] and "--name notes" in error["message"]
+
+
+async def test_unknown_target_in_a_filled_graph_does_not_say_to_ingest(client: httpx.AsyncClient) -> None:
+    (error,) = (await gql(client, '{ learningPath(to: "Zzyzx Qwerty") { steps { position } } }'))["errors"]
+    assert error["extensions"]["code"] == "UNKNOWN_CONCEPT" and "ingest" not in error["message"]
