@@ -637,12 +637,13 @@ class _CachedParse:
 
 
 class ParseCache:
-    """Per-note parse results kept in memory between reads of one vault, keyed by the note's path
-    and the SHA-256 of its bytes: pass the same cache to successive `read_vault` calls and only the
-    notes whose bytes changed are decoded and parsed again (the vault-wide resolution still runs
-    over all notes). For long-running ingests (`--every`, `--watch`). It holds about what one read
-    holds (every note's parse result); notes gone from the vault are dropped at each read.
-    `hits` and `misses` count the notes of the last read taken from the cache or parsed."""
+    """What reading one vault made of each note, kept in memory between reads: pass the same cache to
+    successive `read_vault` calls and only the notes whose bytes changed (by size and mtime, else
+    SHA-256) are decoded and parsed again, and only those and the notes an edit can affect are
+    resolved again (see `resolve_notes`). For long-running ingests (`--every`, `--watch`). It holds
+    a little more than one read (every note's parse and resolution); notes gone from the vault are
+    dropped at each read. `hits` and `misses` count the notes of the last read taken from the cache
+    or parsed; `notes_resolved` the notes its resolution did not reuse."""
 
     def __init__(self) -> None:
         self._entries: dict[str, _CachedParse] = {}
@@ -1222,13 +1223,16 @@ def resolve_notes(
     """The vault-wide stage: resolve links to notes, decide concepts, run relation rules.
 
     With `cache` (the `ParseCache` the notes were read with), what this resolution made of each note
-    is kept for the next one. When the notes edited since then register exactly what they did
-    before in the concept index (the usual prose edit: no new name, alias, link or outline entry),
-    the index is the one kept and only the edited notes are resolved and run through the per-note
-    rules again; the other notes' results are reused and their effects on the index replayed.
-    Otherwise, or when notes were added, removed or the rules changed, everything is resolved again.
-    The graph is the same either way. The per-note rules run note by note, so that what a note's
-    rules see depends only on the notes before it."""
+    is kept for the next one: what it registered in the concept index, its resolved note, its
+    relations, and every index key it read. Next time, when the edited notes register what they did
+    before (the usual prose edit), the kept index is used and only the edited notes are resolved and
+    run through the per-note rules again; when they register something else (a new link, alias,
+    name), the index is rebuilt from the recorded registrations and the notes that read a key which
+    now reads differently are resolved again too. The other notes' results are reused and their
+    effects on the index replayed. Added or removed notes, another primary name or other rules:
+    everything is resolved again. The graph is the same either way (tests compare with fresh reads).
+    The per-note rules run note by note, so that what a note's rules see depends only on the notes
+    before it."""
     problems = list(problems or [])
     rule_list = default_rules() if rules is None else list(rules)
     signature = _rules_signature(rule_list, prose_mentions)
