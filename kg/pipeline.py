@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from neo4j import Driver
@@ -11,7 +14,12 @@ from neo4j import Driver
 from ingest.relations import vault_rules
 from ingest.vault import DEFAULT_MAX_FILE_BYTES, ParseCache, RelationRule, read_vault
 from kg.model import Graph
+from kg.schedule import vault_snapshot
 from kg.store.sync import NoteDigests, ProgressCallback, SyncReport, VaultSync
+
+# A file modified less than this long before the fingerprint was taken may change again within the
+# same timestamp tick (2 s on FAT): such a vault gets no fingerprint.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -23,6 +31,36 @@ class IngestResult:
 
 class RelationsConfigError(ValueError):
     """The relations config file cannot be read or is wrong; the message names the file and the key."""
+
+
+@cache
+def _code_digest() -> str:
+    """The source of the code that turns a vault into a graph: another kg may make another graph."""
+    digest = hashlib.blake2b(digest_size=16)
+    for package in ("ingest", "kg"):
+        folder = Path(__file__).resolve().parents[1] / package
+        for source in sorted(folder.rglob("*.py")):
+            digest.update(str(source.relative_to(folder.parent)).encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def vault_fingerprint(root: Path, relations_config: Path | None = None) -> str | None:
+    """What a run's graph depends on, cheaply: every note file's name, size and mtime (and the
+    vault's `kg-relations.toml`), the relations config file given, and kg's own code. Equal
+    fingerprints mean the same files, as `--watch` and make judge it (size + mtime); None when a
+    file was modified too recently for its mtime to tell (see `_RACY_NS`)."""
+    snapshot = vault_snapshot(root)
+    if relations_config is not None:
+        try:
+            st = os.stat(relations_config)
+            snapshot[f"<config {relations_config.resolve()}>"] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            snapshot[f"<config {relations_config}>"] = (-1, 0)
+    recent = time.time_ns() - _RACY_NS
+    if any(mtime > recent for _, mtime in snapshot.values()):
+        return None
+    return hashlib.blake2b(repr((sorted(snapshot.items()), _code_digest())).encode(), digest_size=16).hexdigest()
 
 
 def default_vault_name(root: Path) -> str:
@@ -61,15 +99,30 @@ def ingest_vault(
     relations_config: Path | None = None,
     cache: ParseCache | None = None,
     digests: NoteDigests | None = None,
+    fingerprint: str | None = None,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
     `cache` and `digests` (kept by long-running callers across runs of one vault) skip re-reading,
     re-parsing and re-resolving the notes an edit did not touch, and digesting them again for the
-    sync; a bad relations config raises `RelationsConfigError` before anything is written."""
+    sync; a bad relations config raises `RelationsConfigError` before anything is written.
+    `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
+    later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`)."""
     started = time.perf_counter()
     graph = read_vault_with_config(root, relations_config=relations_config, cache=cache)
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
-    report = VaultSync(driver, database).sync(name, str(root.resolve()), graph, progress=progress, digests=digests)
+    report = VaultSync(driver, database).sync(
+        name, str(root.resolve()), graph, progress=progress, digests=digests, fingerprint=fingerprint
+    )
     return IngestResult(graph=graph, report=report, parse_seconds=parse_seconds)
+
+
+def unchanged_since_last_ingest(
+    driver: Driver, vault_name: str, fingerprint: str | None, database: str | None = None
+) -> bool:
+    """True when the vault's last ingest stored this fingerprint and finished: its graph is this one."""
+    if fingerprint is None:
+        return False
+    stored, incomplete = VaultSync(driver, database).stored_fingerprint(vault_name)
+    return stored == fingerprint and not incomplete

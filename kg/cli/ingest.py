@@ -31,7 +31,15 @@ from kg.cli.common import (
     fail,
     load_settings,
 )
-from kg.pipeline import IngestResult, RelationsConfigError, default_vault_name, ingest_vault, read_relations_rules
+from kg.pipeline import (
+    IngestResult,
+    RelationsConfigError,
+    default_vault_name,
+    ingest_vault,
+    read_relations_rules,
+    unchanged_since_last_ingest,
+    vault_fingerprint,
+)
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
 from kg.store.sync import IngestLockedError, NoteDigests, VaultSync
@@ -49,11 +57,22 @@ def _log(message: str) -> None:
 
 
 def _run_once(
-    driver: Driver, settings: Settings, root: Path, vault_name: str, config: Path | None, interactive: bool
+    driver: Driver,
+    settings: Settings,
+    root: Path,
+    vault_name: str,
+    config: Path | None,
+    interactive: bool,
+    fingerprint: str | None,
 ) -> IngestResult:
     if not interactive:
         return ingest_vault(
-            driver, root, database=settings.neo4j_database, vault_name=vault_name, relations_config=config
+            driver,
+            root,
+            database=settings.neo4j_database,
+            vault_name=vault_name,
+            relations_config=config,
+            fingerprint=fingerprint,
         )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -73,6 +92,7 @@ def _run_once(
             vault_name=vault_name,
             progress=progress,
             relations_config=config,
+            fingerprint=fingerprint,
         )
 
 
@@ -104,8 +124,16 @@ def ingest(
         bool, typer.Option("--problems", help="Print every problem found in the vault (path: reason).")
     ] = False,
     relations_config: RelationsConfigOption = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read the whole vault even when its files (names, sizes, mtimes) are as at the last ingest.",
+        ),
+    ] = False,
 ) -> None:
-    """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes nothing."""
+    """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes
+    nothing, and when no file's name, size or mtime changed since the last ingest it reads nothing either."""
     root = vault.expanduser()
     if not root.is_dir():
         raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
@@ -130,7 +158,17 @@ def ingest(
         try:
             if break_lock:
                 VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
-            result = _run_once(driver, settings, root, vault_name, config, interactive)
+            started = time.perf_counter()
+            fingerprint = vault_fingerprint(root, config)
+            if not (full or problems) and unchanged_since_last_ingest(
+                driver, vault_name, fingerprint, settings.neo4j_database
+            ):
+                _log(
+                    f"vault={vault_name} unchanged since its last ingest (no note file's name, size or mtime "
+                    f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
+                )
+                return
+            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint)
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad

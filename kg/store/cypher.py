@@ -68,8 +68,19 @@ MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner, l.host,
 UPDATE_VAULT_STATS = """
 MATCH (v:Vault {name: $vault})
 SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $relations,
-    v.problems = $problems, v.last_change_at = datetime()
+    v.problems = $problems, v.last_change_at = datetime(), v.fingerprint = $fingerprint
 REMOVE v.sync_incomplete
+"""
+
+# What the files looked like when the graph was made (`kg.pipeline.vault_fingerprint`; null: unknown).
+# Set on its own when a sync changed nothing: it does not move `last_change_at`.
+SET_VAULT_FINGERPRINT = """
+MATCH (v:Vault {name: $vault}) SET v.fingerprint = $fingerprint
+"""
+
+VAULT_FINGERPRINT = """
+OPTIONAL MATCH (v:Vault {name: $vault})
+RETURN v.fingerprint AS fingerprint, coalesce(v.sync_incomplete, false) AS incomplete
 """
 
 # A sync written in several transactions marks the vault in its first one (cleared by
@@ -86,8 +97,11 @@ MATCH (v:Vault {name: $vault}) SET v.sync_incomplete = true
 VAULT_DIGESTS = """
 CALL () { MATCH (n:Note {vault: $vault}) RETURN collect([n.uid, n.digest]) AS notes }
 CALL () { MATCH (c:Concept {vault: $vault}) RETURN collect([c.uid, c.digest]) AS concepts }
-CALL () { OPTIONAL MATCH (v:Vault {name: $vault}) RETURN coalesce(v.sync_incomplete, false) AS incomplete }
-RETURN notes, concepts, incomplete
+CALL () {
+  OPTIONAL MATCH (v:Vault {name: $vault})
+  RETURN coalesce(v.sync_incomplete, false) AS incomplete, v.fingerprint AS fingerprint
+}
+RETURN notes, concepts, incomplete, fingerprint
 """
 
 # A note or concept unchanged since an older kg wrote it: only its digest is brought up to date.

@@ -597,6 +597,14 @@ class VaultSync:
         with self.driver.session(database=self.database) as session:
             session.execute_write(lambda tx: tx.run(cypher.RELEASE_LOCK, vault=vault, token=token).consume())
 
+    def stored_fingerprint(self, vault: str) -> tuple[str | None, bool]:
+        """The fingerprint the vault's last sync stored (None: none), and whether a sync is unfinished."""
+        with self.driver.session(
+            database=self.database, notifications_min_severity=NotificationMinimumSeverity.OFF
+        ) as session:
+            rec = session.run(cypher.VAULT_FINGERPRINT, vault=vault).single()
+        return (rec["fingerprint"], bool(rec["incomplete"])) if rec is not None else (None, False)
+
     def break_lock(self, vault: str) -> None:
         with self.driver.session(database=self.database) as session:
             session.execute_write(lambda tx: tx.run(cypher.BREAK_LOCK, vault=vault).consume())
@@ -612,9 +620,12 @@ class VaultSync:
         progress: ProgressCallback | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         digests: NoteDigests | None = None,
+        fingerprint: str | None = None,
     ) -> SyncReport:
         """Bring the vault's part of the database exactly to `graph`. `digests`, kept by the caller
-        across syncs of this vault, saves digesting the notes that did not change."""
+        across syncs of this vault, saves digesting the notes that did not change. `fingerprint`
+        (what the files looked like, see `kg.pipeline.vault_fingerprint`) is stored with the vault;
+        None clears it."""
         started = time.perf_counter()
         phases: dict[str, float] = {}
         ensure_schema(self.driver, self.database)
@@ -624,7 +635,7 @@ class VaultSync:
         mark = _phase(phases, "lock", mark)
         try:
             with _LeaseKeeper(self.driver, self.database, vault, token, lease_s):
-                report = self._sync_locked(vault, root, graph, progress, token, phases, digests)
+                report = self._sync_locked(vault, root, graph, progress, token, phases, digests, fingerprint)
             mark = time.perf_counter()
         finally:
             self._release(vault, token)
@@ -677,6 +688,7 @@ class VaultSync:
         token: str,
         phases: dict[str, float],
         memo: NoteDigests | None = None,
+        fingerprint: str | None = None,
     ) -> SyncReport:
         mark = time.perf_counter()
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
@@ -729,7 +741,10 @@ class VaultSync:
         mark = _phase(phases, "rows", mark)
         incomplete = bool(rec["incomplete"])  # a multi-transaction sync died midway: finish it
         if not (to_write or deleted or concepts or restamp_notes or restamp_concepts or incomplete):
-            return report  # nothing changed: write nothing at all
+            if rec["fingerprint"] != fingerprint:  # the files' new look, or an unknown one
+                with self.driver.session(database=self.database) as session:
+                    session.run(cypher.SET_VAULT_FINGERPRINT, vault=vault, fingerprint=fingerprint).consume()
+            return report  # nothing changed: write nothing else
 
         existing_concepts_unused = sorted(set(existing_concepts) - set(concept_rows))
         incoming = _incoming_links(vault, graph, paths, to_write, existing_notes)
@@ -829,6 +844,7 @@ class VaultSync:
                         concepts=len(concept_rows),
                         relations=sum(len(rels) for rels in relations.values()),
                         problems=len(graph.problems),
+                        fingerprint=fingerprint,
                     )
                 done += batch.steps
                 if progress is not None:

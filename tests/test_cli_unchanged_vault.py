@@ -1,0 +1,105 @@
+"""A one-shot `kg ingest` of a vault whose files are as at its last ingest reads nothing
+(`kg.pipeline.vault_fingerprint`); any change of a note's name, size or mtime, of the relations
+config, an unfinished sync or `--full` makes it a whole run again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from neo4j import Driver
+from typer.testing import CliRunner
+
+from kg.cli import app
+from kg.pipeline import vault_fingerprint
+
+OLD_NS = 1_700_000_000_000_000_000  # November 2023
+
+
+def _age(root: Path, mtime_ns: int = OLD_NS) -> None:
+    """Every file modified long ago: well past the window in which an mtime cannot be trusted."""
+    for path in root.rglob("*"):
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def _vault(root: Path) -> Path:
+    root.mkdir()
+    (root / "PPO.md").write_text("# PPO\n\nPolicy optimisation.\n", encoding="utf-8")
+    (root / "GRPO.md").write_text("# GRPO\n\n前置知识：[[PPO]]\n", encoding="utf-8")
+    _age(root)
+    return root
+
+
+def test_the_fingerprint_follows_names_sizes_mtimes_and_the_config(tmp_path: Path) -> None:
+    root = _vault(tmp_path / "v")
+    first = vault_fingerprint(root)
+    assert first is not None and vault_fingerprint(root) == first
+    grpo = root / "GRPO.md"
+    st = grpo.stat()
+    grpo.write_text("# GRPO\n\n前置知识：[[PPX]]\n", encoding="utf-8")  # same size
+    assert vault_fingerprint(root) is None  # modified just now: its mtime cannot tell yet
+    os.utime(grpo, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    changed = vault_fingerprint(root)
+    assert changed is not None and changed != first
+    os.utime(grpo, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size and mtime again: taken as unchanged
+    assert vault_fingerprint(root) == first
+    (root / "images").mkdir()
+    (root / "images" / "a.png").write_bytes(b"\x89PNG")
+    _age(root)
+    assert vault_fingerprint(root) == first  # not a note
+    (root / "New.md").write_text("# New\n", encoding="utf-8")
+    _age(root)
+    assert vault_fingerprint(root) not in (None, first)
+    (root / "New.md").unlink()
+    assert vault_fingerprint(root) == first
+    config = tmp_path / "relations.toml"
+    config.write_text('[keys]\n"grundlage" = "PREREQUISITE_OF"\n', encoding="utf-8")
+    _age(tmp_path)
+    with_config = vault_fingerprint(root, config)
+    assert with_config not in (None, first)
+    config.write_text('[keys]\n"grundlage" = "VARIANT_OF"\n', encoding="utf-8")
+    assert vault_fingerprint(root, config) is None
+    _age(tmp_path)
+    assert vault_fingerprint(root, config) not in (None, with_config)
+
+
+@pytest.mark.integration
+def test_an_unchanged_vault_is_not_read_again(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    vault = _vault(tmp_path / "v")
+    env = {
+        "NEO4J_URI": neo4j_connection.uri,
+        "NEO4J_USER": neo4j_connection.user,
+        "NEO4J_PASSWORD": neo4j_connection.password,
+        "NEO4J_DATABASE": neo4j_connection.database,
+    }
+
+    def ingest(*extra: str) -> str:
+        result = CliRunner().invoke(app, ["ingest", str(vault), "--name", "quiet", *extra], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "added=2" in ingest()
+    assert "unchanged since its last ingest" in ingest()
+    assert "unchanged since" not in ingest("--full")  # a whole run, which finds nothing to write
+    assert "unchanged since" in ingest()
+    (vault / "GRPO.md").write_text("# GRPO\n\n前置知识：[[PPO]] and [[RLHF]]\n", encoding="utf-8")
+    assert "changed=1" in ingest()  # modified just now: read (and its fingerprint is not stored)
+    assert "unchanged since" not in ingest()
+    _age(vault, OLD_NS + 1)
+    assert "unchanged since" not in ingest()  # new mtimes: read once more, then the fingerprint is kept
+    assert "unchanged since" in ingest()
+    # a sync that died midway: the next run is a whole one whatever the files say
+    neo4j_driver.execute_query(
+        "MATCH (v:Vault {name: 'quiet'}) SET v.sync_incomplete = true", database_=neo4j_connection.database
+    )
+    assert "unchanged since" not in ingest()
+    assert "unchanged since" in ingest()
+    # a run that does not know the files (a library call without a fingerprint) clears it
+    from kg.pipeline import ingest_vault
+
+    ingest_vault(neo4j_driver, vault, vault_name="quiet", database=neo4j_connection.database)
+    assert "unchanged since" not in ingest()
