@@ -290,17 +290,14 @@ def _note_used(note: Note, relations: Sequence[Relation]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _same_items(a: Sequence[object], b: Sequence[object]) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
-
-
 class NoteDigests:
     """Note digests remembered between syncs of one vault by a long-running ingest (`kg ingest
     --every/--watch`), so that a sync after a small edit does not digest every note again.
 
-    A digest is reused only when it is certainly the same: the note's plain fields are equal and
-    its links, mentions and relations are the very same (immutable) objects as last time, as a
-    `ParseCache` hands out for notes it did not resolve again; and the vault has the same notes."""
+    A digest is reused only when it is certainly the same: the note's fields, links, mentions and
+    relations (all immutable values) are equal to last time's — cheap when they are the very same
+    objects, as a `ParseCache` hands out for notes it did not resolve again — and the vault has the
+    same notes."""
 
     def __init__(self) -> None:
         self._paths: frozenset[str] = frozenset()
@@ -330,11 +327,8 @@ class NoteDigests:
         entry = self._entries.get(note.path)
         if entry is not None:
             plain, lists, rels, digest, keys = entry
-            if (
-                plain == self._plain(note)
-                and all(_same_items(a, b) for a, b in zip(lists, self._lists(note), strict=True))
-                and _same_items(rels, relations)
-            ):
+            # list == list compares in C, taking the very same object as equal without calling __eq__
+            if plain == self._plain(note) and lists == self._lists(note) and rels == list(relations):
                 self.reused += 1
                 used.update(keys)
                 return digest

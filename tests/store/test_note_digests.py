@@ -28,7 +28,7 @@ def _digest_all(memo: NoteDigests, graph_notes: dict, relations: dict) -> dict[s
     return {p: memo.digest(n, relations.get(p, ()), graph_notes, used) for p, n in graph_notes.items()}
 
 
-def test_reused_only_when_the_same_objects(vault: Path) -> None:
+def test_reused_only_when_equal(vault: Path) -> None:
     cache, memo = ParseCache(), NoteDigests()
     graph = read_vault(vault, cache=cache)
     relations = _relations_by_note(graph)
@@ -39,8 +39,10 @@ def test_reused_only_when_the_same_objects(vault: Path) -> None:
     relations = _relations_by_note(again)
     assert _digest_all(memo, again.notes, relations) == first
     assert memo.reused >= len(first) - sum(1 for r in again.relations if r.rule == "statistics.refd")
-    # an equal but new mention object, or another plain field: digested again (and still right)
     path, note = next((p, n) for p, n in again.notes.items() if n.mentions)
+    again.notes[path] = replace(note, mentions=[replace(m) for m in note.mentions])  # equal new objects
+    assert _digest_all(memo, again.notes, relations) == first and memo.reused == len(first)
+    # another mention, or another plain field: digested again (and still right)
     again.notes[path] = replace(note, mentions=[replace(note.mentions[0], line=note.mentions[0].line + 1)])
     changed = _digest_all(memo, again.notes, relations)
     assert changed[path] != first[path]
