@@ -845,6 +845,21 @@ class ConceptIndex:
             self.looked.add(key)
         return key in self._note_keys
 
+    def knows(self, key: str) -> bool:
+        """Whether any spelling with this key was recorded (for the reader: use `resolve`)."""
+        return key in self._parent or key in self._spellings
+
+    def add_isolated(self, name: str, *, anchored: bool = False, weight: int = 1) -> None:
+        """`add` on a frozen index, for a name whose key it did not know when it was frozen and that
+        pairs with nothing: a concept of its own, exactly as freezing again with it would decide."""
+        key = concept_key(name)
+        if not key:
+            return
+        self._spellings.setdefault(key, Counter())[name.strip()] += weight
+        self._parent[key] = key
+        if anchored:
+            self._anchored.add(key)
+
     def changed_keys(self, other: ConceptIndex) -> set[str]:
         """The keys a reader (`resolve`, `key_of`, `spellings`, `is_note_key`, membership) could see
         differently in `other`: added or gone, another group key, other spellings, a note's or not."""

@@ -20,6 +20,7 @@ import os
 import posixpath
 import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -652,6 +653,7 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
         self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
+        self.index_rebuilt = True  # the last resolution built its concept index anew (not kept or extended)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -951,6 +953,37 @@ class _IndexOps:
     def add_candidate(self, candidate: NameCandidate, *, anchored: bool = False, weight: int = 1) -> str:
         self.ops.append(("add_candidate", candidate, anchored, weight))
         return ""
+
+
+def _new_names_only(
+    registered: Sequence[tuple[list[IndexOp], list[IndexOp]]], index: ConceptIndex
+) -> list[tuple[str, bool, int]] | None:
+    """When the edited notes registered all they did before plus only plain names whose keys the
+    (frozen) index does not know — a link to a new name — those names (name, anchored, weight), in
+    order; else None. Such a name pairs with nothing, so it is a concept of its own and every other
+    key decides as before."""
+    added: list[tuple[str, bool, int]] = []
+    for before, now in registered:
+        extra = Counter(now)
+        extra.subtract(before)
+        if any(n < 0 for n in extra.values()):
+            return None  # something it registered before is gone
+        for op in now:
+            if extra[op] <= 0:
+                continue
+            extra[op] -= 1
+            kind, subject = op[0], op[1]
+            if kind == "add_candidate" and isinstance(subject, NameCandidate) and not subject.aliases:
+                subject = subject.name  # a candidate without aliases is a plain name
+            elif kind != "add":
+                return None  # a pairing, or a note's own name
+            anchored, weight = op[2], op[3]
+            if not (isinstance(subject, str) and isinstance(anchored, bool) and isinstance(weight, int)):
+                return None
+            if index.knows(concept_key(subject)):
+                return None  # a known key: its counts, and maybe its group's key, change
+            added.append((subject, anchored, weight))
+    return added
 
 
 def _replay(ops: Iterable[IndexOp], index: ConceptIndex) -> None:
@@ -1259,6 +1292,7 @@ def resolve_notes(
 
     reused: dict[str, _ResolvedNote] = {}  # notes whose last resolution stands
     index_changed = False
+    registered: list[tuple[list[IndexOp], list[IndexOp]]] = []  # (before, now) of each edited note
     if kept is not None:
         for parsed in parsed_notes:
             last = kept.notes[parsed.path]
@@ -1271,16 +1305,26 @@ def resolve_notes(
             resolve_links(parsed)
             if record(parsed) != last.ops:
                 index_changed = True
+                registered.append((last.ops, ops[parsed.path]))
 
     # 1. links to notes; 2. the concept index
     vocabulary: _ProseVocabulary | None = None
     if kept is not None and index_changed:
-        # The edits change the index: build it again from what each note registered, and reuse only
-        # the notes whose last resolution read no key that now reads differently.
-        index = ConceptIndex()
-        for parsed in parsed_notes:
-            _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
-        index.freeze()
+        # The edits change the index: build it again from what each note registered (or, when they
+        # only add names no note had, add those to the kept one), and reuse only the notes whose last
+        # resolution read no key that now reads differently.
+        new_names = _new_names_only(registered, kept.index)
+        assert cache is not None  # what is kept comes from it
+        cache.index_rebuilt = new_names is None
+        if new_names is not None:
+            index = kept.index.copy()
+            for name, anchored, weight in new_names:
+                index.add_isolated(name, anchored=anchored, weight=weight)
+        else:
+            index = ConceptIndex()
+            for parsed in parsed_notes:
+                _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
+            index.freeze()
         vocabulary = _prose_vocabulary(index) if prose_mentions else None
         if vocabulary is not None and (kept.vocabulary is None or _heads(vocabulary) != _heads(kept.vocabulary)):
             kept, reused = None, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
@@ -1298,6 +1342,8 @@ def resolve_notes(
             resolve_links(parsed)
         problems.extend(link_problems[parsed.path])
     if kept is None:
+        if cache is not None:
+            cache.index_rebuilt = True
         index = ConceptIndex()
         for parsed in parsed_notes:
             if recording:
@@ -1310,6 +1356,8 @@ def resolve_notes(
     elif not index_changed:
         snapshot = kept.index
         index = snapshot.copy()
+        assert cache is not None
+        cache.index_rebuilt = False
         vocabulary = kept.vocabulary  # read only, like the snapshot
 
     # 3. final links, what each note is about, mentions; what each note reads of the index is

@@ -138,7 +138,8 @@ def _random_edit(rng: random.Random, notes: list[Path], step: int) -> None:
         lines[1:1] = [f"aliases: [{other.stem}]"] if lines[0] == "---" else ["---", f"aliases: [{other.stem}]", "---"]
     elif kind == 3:
         target = other.stem if rng.random() < 0.5 else f"Fresh Concept {step}"
-        lines.append(f"Related: [[{target}|{rng.choice(['see', 'GRPO', other.stem[:6]])}]]")
+        alias = rng.choice(["", "|see", "|GRPO", f"|{other.stem[:6]}"])
+        lines.append(f"Related: [[{target}{alias}]]")
     elif kind == 4:
         lines.append(f"{other.stem} 基于 Tool{step} 实现，并且 builds on {note.stem}。")
     else:
@@ -219,3 +220,16 @@ def test_refd_relations_are_reused_only_while_the_link_graph_stands(tmp_path: Pa
     _append(tmp_path / "Gradient.md", "\nUsed by [[Backprop]] and [[Hessian]].\n")
     changed = refd_edges()
     assert not cache._refd.reused and changed != ordered
+
+
+def test_links_to_new_names_extend_the_kept_index(generated: Path, tmp_path: Path) -> None:
+    root = _copy(generated, tmp_path)
+    cache = ParseCache()
+    total = len(read_vault(root, cache=cache).notes)
+    note = _middle_note(root)
+    _append(note, "\n\nSee [[Quite New Name]] and [[Another New Name]] (a second time: [[Quite New Name]]).\n")
+    assert _same_as_fresh(root, cache) < total and not cache.index_rebuilt  # only names no note had
+    _append(_notes(root)[3], "\n\nAlso [[Quite New Name]].\n")  # now a known key: its count changes
+    assert _same_as_fresh(root, cache) < total and cache.index_rebuilt
+    _append(note, "\n\nProse only.\n")
+    assert _same_as_fresh(root, cache) == 1 and not cache.index_rebuilt
