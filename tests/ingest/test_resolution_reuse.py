@@ -31,6 +31,13 @@ def _copy(source: Path, tmp_path: Path) -> Path:
     return root
 
 
+def _first_read(source: Path, tmp_path: Path) -> tuple[Path, ParseCache, int]:
+    """A copy of `source`, read once with a new cache: (its root, the cache, how many notes)."""
+    root = _copy(source, tmp_path)
+    cache = ParseCache()
+    return root, cache, len(read_vault(root, cache=cache).notes)
+
+
 def _append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(text)
@@ -54,9 +61,7 @@ def _same_as_fresh(root: Path, cache: ParseCache) -> int:
 
 
 def test_a_prose_edit_resolves_only_the_edited_note(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     assert cache.notes_resolved == total
     assert _same_as_fresh(root, cache) == 0  # nothing changed: nothing resolved again
     note = _middle_note(root)
@@ -68,9 +73,7 @@ def test_a_prose_edit_resolves_only_the_edited_note(generated: Path, tmp_path: P
 
 
 def test_edits_that_change_the_index_give_the_fresh_graph(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     note = _middle_note(root)
     # a new name and a new alias: the index changes; only the notes that read a changed key run again
     _append(note, "\n\nSee also [[A Brand New Topic]] and [[GRPO|group relative]].\n")
@@ -88,9 +91,7 @@ def test_edits_that_change_the_index_give_the_fresh_graph(generated: Path, tmp_p
 
 
 def test_an_edit_whose_rules_name_a_new_concept_resolves_the_notes_after_it(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     notes = _notes(root)
     _append(notes[-1], "\n\n本方法基于 ZetaQuux 框架。\n")  # a cue naming an unknown tool: the rules add it
     assert 1 <= _same_as_fresh(root, cache) < total
@@ -99,9 +100,7 @@ def test_an_edit_whose_rules_name_a_new_concept_resolves_the_notes_after_it(gene
 
 
 def test_other_rules_resolve_everything_again(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     quieter = RelationsConfig(keys=DEFAULT_CONFIG.keys, confidence={"cue.based_on": 0.0})
     rules = [outline_relations, *rules_for(quieter)]
     kept = to_json(read_vault(root, cache=cache, rules=rules))
@@ -151,9 +150,7 @@ def _random_edit(rng: random.Random, notes: list[Path], step: int) -> None:
 
 
 def test_random_edits_always_give_the_fresh_graph(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     rng = random.Random(5)
     notes = _notes(root)
     resolved = []
@@ -223,9 +220,7 @@ def test_refd_relations_are_reused_only_while_the_link_graph_stands(tmp_path: Pa
 
 
 def test_links_to_new_names_extend_the_kept_index(generated: Path, tmp_path: Path) -> None:
-    root = _copy(generated, tmp_path)
-    cache = ParseCache()
-    total = len(read_vault(root, cache=cache).notes)
+    root, cache, total = _first_read(generated, tmp_path)
     note = _middle_note(root)
     _append(note, "\n\nSee [[Quite New Name]] and [[Another New Name]] (a second time: [[Quite New Name]]).\n")
     assert _same_as_fresh(root, cache) < total and not cache.index_rebuilt  # only names no note had
