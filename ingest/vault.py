@@ -623,8 +623,9 @@ def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int)
 
 # A file whose size and mtime are those it had when it was read is taken as unchanged (as make,
 # rsync and git do, and as `kg ingest --watch` notices changes), unless it was modified less than
-# this long before it was read: a second write within the same timestamp tick would go unseen.
-_RACY_NS = 2_000_000_000
+# this long before it was read: a second write within the same timestamp tick (2 s on FAT) would go
+# unseen. `kg.pipeline.vault_fingerprint` judges files the same way.
+RACY_MTIME_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -673,20 +674,21 @@ class ParseCache:
             entry is None
             or not file.mtime_ns
             or (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns)
-            or entry.read_at_ns - file.mtime_ns < _RACY_NS
+            or entry.read_at_ns - file.mtime_ns < RACY_MTIME_NS
         ):
             return None
-        self.hits += 1
-        problems.extend(entry.problems)
-        return _fresh_copy(entry.parsed)
+        return self._hit(entry, problems)
 
     def _get(self, file: NoteFile, content_hash: str, problems: list[Problem], read_at_ns: int) -> ParsedNote | None:
         entry = self._entries.get(file.path)
         if entry is None or entry.content_hash != content_hash:
             return None
+        entry.size, entry.mtime_ns, entry.read_at_ns = file.size, file.mtime_ns, read_at_ns  # same bytes, new stat
+        return self._hit(entry, problems)
+
+    def _hit(self, entry: _CachedParse, problems: list[Problem]) -> ParsedNote:
         self.hits += 1
         problems.extend(entry.problems)
-        entry.size, entry.mtime_ns, entry.read_at_ns = file.size, file.mtime_ns, read_at_ns  # same bytes, new stat
         return _fresh_copy(entry.parsed)
 
     def _put(
@@ -1433,10 +1435,6 @@ def resolve_notes(
         graph.notes[parsed.path] = parsed.note
     graph.concepts = _build_concepts(graph, index)
     if cache is not None:
-        if kept is not None and not index_changed:
-            vocabulary = kept.vocabulary  # the same index: the same vocabulary
-        elif prose_mentions and vocabulary is None:
-            vocabulary = _prose_vocabulary(snapshot)
         cache._resolution = _Resolution(
             signature=signature,
             paths=paths,
@@ -1602,6 +1600,7 @@ def read_vault(
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "IMPLEMENTATION",
+    "RACY_MTIME_NS",
     "LineContext",
     "NoteResolver",
     "OutlineEntry",

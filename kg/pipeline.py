@@ -12,14 +12,10 @@ from pathlib import Path
 from neo4j import Driver
 
 from ingest.relations import vault_rules
-from ingest.vault import DEFAULT_MAX_FILE_BYTES, ParseCache, RelationRule, read_vault
+from ingest.vault import DEFAULT_MAX_FILE_BYTES, RACY_MTIME_NS, ParseCache, RelationRule, read_vault
 from kg.model import Graph
 from kg.schedule import vault_snapshot
 from kg.store.sync import NoteDigests, ProgressCallback, SyncReport, VaultSync
-
-# A file modified less than this long before the fingerprint was taken may change again within the
-# same timestamp tick (2 s on FAT): such a vault gets no fingerprint.
-_RACY_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -49,7 +45,7 @@ def vault_fingerprint(root: Path, relations_config: Path | None = None) -> str |
     """What a run's graph depends on, cheaply: every note file's name, size and mtime (and the
     vault's `kg-relations.toml`), the relations config file given, and kg's own code. Equal
     fingerprints mean the same files, as `--watch` and make judge it (size + mtime); None when a
-    file was modified too recently for its mtime to tell (see `_RACY_NS`)."""
+    file was modified too recently for its mtime to tell (`ingest.vault.RACY_MTIME_NS`)."""
     snapshot = vault_snapshot(root)
     if relations_config is not None:
         try:
@@ -57,7 +53,7 @@ def vault_fingerprint(root: Path, relations_config: Path | None = None) -> str |
             snapshot[f"<config {relations_config.resolve()}>"] = (st.st_size, st.st_mtime_ns)
         except OSError:
             snapshot[f"<config {relations_config}>"] = (-1, 0)
-    recent = time.time_ns() - _RACY_NS
+    recent = time.time_ns() - RACY_MTIME_NS
     if any(mtime > recent for _, mtime in snapshot.values()):
         return None
     return hashlib.blake2b(repr((sorted(snapshot.items()), _code_digest())).encode(), digest_size=16).hexdigest()
