@@ -220,6 +220,16 @@ RelationKey = tuple[str, str, str, str, "int | None"]
 _TYPE_NAME: dict[RelationType, str] = {t: t.value for t in RelationType}
 
 
+def _relation_identity(rel: Relation) -> RelationKey:
+    """One assertion: a note asserting the same identity twice asserts it once."""
+    return (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line)
+
+
+def _relation_order(rel: Relation) -> tuple[str, str, str, str, int]:
+    """The stable order of a note's relations (its digest depends on it)."""
+    return (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line or 0)
+
+
 def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
     """The typed relations each note of the graph asserts, each assertion once, in a stable order.
 
@@ -232,13 +242,10 @@ def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
         if rel.note not in notes:
             continue  # a relation must be asserted by a note of this vault to be retractable
         own = by_note[rel.note]
-        identity: RelationKey = (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line)
+        identity = _relation_identity(rel)
         if identity not in own:
             own[identity] = rel
-    return {
-        path: sorted(own.values(), key=lambda r: (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line or 0))
-        for path, own in by_note.items()
-    }
+    return {path: sorted(own.values(), key=_relation_order) for path, own in by_note.items()}
 
 
 def _relation_row(vault: str, rel: Relation) -> Row:
@@ -279,15 +286,6 @@ def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, 
             note.tags, note.cjk_chars, note.words, note.about, mentions, links, note.resources, rels,
         )
     )  # fmt: skip
-
-
-def _note_used(note: Note, relations: Sequence[Relation]) -> frozenset[str]:
-    """The concept keys a note's rows point at (what `_note_digest` adds to `used`)."""
-    keys = {*note.about, *(m.concept for m in note.mentions)}
-    for r in relations:
-        keys.add(r.source)
-        keys.add(r.target)
-    return frozenset(keys)
 
 
 class NoteDigests:
@@ -332,9 +330,11 @@ class NoteDigests:
                 self.reused += 1
                 used.update(keys)
                 return digest
-        digest = _note_digest(note, relations, notes, used)
+        pointed_at: set[str] = set()  # the concept keys its rows point at, kept for the next reuse
+        digest = _note_digest(note, relations, notes, pointed_at)
+        used.update(pointed_at)
         lists = tuple(list(items) for items in self._lists(note))
-        self._entries[note.path] = (self._plain(note), lists, list(relations), digest, _note_used(note, relations))
+        self._entries[note.path] = (self._plain(note), lists, list(relations), digest, frozenset(pointed_at))
         return digest
 
 
@@ -457,7 +457,7 @@ class _LegacyDigests:
         for rel in graph.relations:
             if rel.note not in graph.notes:
                 continue
-            identity = (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line)
+            identity = _relation_identity(rel)
             if identity not in seen:
                 seen.add(identity)
                 self.relations[rel.note].append(rel)
@@ -468,9 +468,7 @@ class _LegacyDigests:
         return hashlib.sha256(data).hexdigest()[:32]
 
     def note(self, path: str) -> str:
-        rels = sorted(
-            self.relations.get(path, ()), key=lambda r: (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line or 0)
-        )
+        rels = sorted(self.relations.get(path, ()), key=_relation_order)
         rows = _note_rows(self.vault, self.graph.notes[path], self.graph, rels, "")
         del rows.note["digest"]
         parts = [rows.note, rows.about, rows.mentions, rows.tagged, rows.links, rows.cites]
