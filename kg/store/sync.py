@@ -4,7 +4,8 @@ How it stays exactly right as notes change:
 - every note gets a *digest* of everything it asserts (its node properties, edges and typed
   relations, after vault-wide concept resolution). Only notes whose digest changed are touched:
   their previous assertions are retracted (found by `asserted_by`) and the new ones created.
-  Rows for the UNWIND statements are built only for those notes.
+  Rows for the UNWIND statements are built only for those notes, one transaction's notes at a
+  time (a first ingest of 50k notes would otherwise hold every row of the vault at once).
 - concepts carry a digest of their own properties and are rewritten only when it changes.
 - a change of up to `max_tx_rows` estimated rows is one transaction: a failure midway leaves the
   previous graph intact. A bigger one (a first ingest of a big vault, a change of every note) would
@@ -31,6 +32,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -190,14 +192,17 @@ class _NoteRows:
 
 @dataclass(slots=True)
 class _Batch:
-    """What one transaction writes: whole notes, with the concepts and links they need."""
+    """What one transaction writes: whole notes, with the concepts and links they need. The notes'
+    rows are built when the transaction is written, not when it is planned."""
 
     deleted: list[str] = field(default_factory=list)  # uids of deleted notes
     retract: list[str] = field(default_factory=list)  # uids of changed notes (their old assertions go)
-    notes: list[_NoteRows] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # paths of the notes it writes
     concepts: list[Row] = field(default_factory=list)
-    # LINKS_TO rows: a link to a note added by this run goes in that note's batch (it cannot exist before)
-    links: list[Row] = field(default_factory=list)
+    # Notes written by this or an earlier batch with a LINKS_TO row placed in this one: a link to a
+    # note added by this run goes in that note's batch (it cannot exist before).
+    link_sources: list[str] = field(default_factory=list)
+    incoming: list[Row] = field(default_factory=list)  # LINKS_TO rows from notes this run does not write
     rows: int = 0
 
     @property
@@ -343,7 +348,10 @@ def reading_minutes(cjk_chars: int, words: int) -> int:
     return max(1, round(cjk_chars / 300 + words / 200))
 
 
-def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relation], digest: str) -> _NoteRows:
+def _note_rows(
+    vault: str, note: Note, graph: Graph, relations: Sequence[Relation], digest: str, *, links: bool = True
+) -> _NoteRows:
+    """The rows of one note; `links` False leaves its LINKS_TO rows out (the sync places those itself)."""
     note_uid = scoped_uid(vault, note.path)
     rows = _NoteRows(
         note={
@@ -380,7 +388,8 @@ def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relatio
         )
     for tag in sorted(set(note.tags)):
         rows.tagged.append({"note": note_uid, "tag": scoped_uid(vault, tag), "vault": vault, "name": tag})
-    rows.links = _link_rows(vault, note, graph)
+    if links:
+        rows.links = _link_rows(vault, note, graph)
     for url in sorted(set(note.resources)):
         rows.cites.append(
             {
@@ -396,13 +405,19 @@ def _note_rows(vault: str, note: Note, graph: Graph, relations: Sequence[Relatio
     return rows
 
 
-def _link_rows(vault: str, note: Note, graph: Graph) -> list[Row]:
-    """LINKS_TO rows of a note: one per other note of the vault it links to."""
-    note_uid = scoped_uid(vault, note.path)
+def _linked_notes(note: Note, graph: Graph) -> dict[str, list[int]]:
+    """The other notes of the vault a note links to, each with the lines of its links to it."""
     link_lines: dict[str, list[int]] = defaultdict(list)
     for link in note.links:
         if link.resolved_note and link.resolved_note != note.path and link.resolved_note in graph.notes:
             link_lines[link.resolved_note].append(link.line)
+    return link_lines
+
+
+def _link_rows(vault: str, note: Note, graph: Graph, targets: Callable[[str], bool] | None = None) -> list[Row]:
+    """LINKS_TO rows of a note: one per other note of the vault it links to (those `targets` keeps)."""
+    note_uid = scoped_uid(vault, note.path)
+    link_lines = _linked_notes(note, graph)
     return [
         {
             "note": note_uid,
@@ -411,7 +426,25 @@ def _link_rows(vault: str, note: Note, graph: Graph) -> list[Row]:
             "line": min(link_lines[target]),
         }
         for target in sorted(link_lines)
+        if targets is None or targets(target)
     ]
+
+
+def _note_size(note: Note, relations: Sequence[Relation], graph: Graph) -> int:
+    """`_note_rows(...).size()` without building the rows."""
+    edges = len(set(note.about)) + len({m.concept for m in note.mentions}) + len(set(note.tags))
+    edges += len(_linked_notes(note, graph)) + len(set(note.resources))
+    return 1 + edges + len(relations)
+
+
+def _note_concepts(note: Note, relations: Sequence[Relation]) -> Iterator[str]:
+    """The keys of the concepts a note's rows point at (`_NoteRows.concept_uids`, unscoped)."""
+    yield from note.about
+    for mention in note.mentions:
+        yield mention.concept
+    for rel in relations:
+        yield rel.source
+        yield rel.target
 
 
 def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
@@ -713,34 +746,33 @@ class VaultSync:
             vault, graph, paths, digests, existing_notes, concept_rows, existing_concepts
         )
 
-        # 3. rows for what changed only
+        # 3. what changed (its rows are built one transaction at a time, below)
         write_paths = sorted(paths[uid] for uid, digest in digests.items() if existing_notes.get(uid) != digest)
-        to_write = [
-            _note_rows(vault, graph.notes[p], graph, relations.get(p, ()), digests[scoped_uid(vault, p)])
-            for p in write_paths
-        ]
-        retract = [nr.note["uid"] for nr in to_write if nr.note["uid"] in existing_notes]
+        retract = [uid for uid in (scoped_uid(vault, path) for path in write_paths) if uid in existing_notes]
         deleted = sorted(set(existing_notes) - set(digests))
         concepts = sorted(
             (row for uid, row in concept_rows.items() if existing_concepts.get(uid) != row["digest"]),
             key=lambda row: str(row["uid"]),
         )
         report.notes_changed = len(retract)
-        report.notes_added = len(to_write) - len(retract)
+        report.notes_added = len(write_paths) - len(retract)
         report.notes_deleted = len(deleted)
-        report.notes_unchanged = len(digests) - len(to_write)
+        report.notes_unchanged = len(digests) - len(write_paths)
         report.concepts_written = len(concepts)
         mark = _phase(phases, "rows", mark)
         incomplete = bool(rec["incomplete"])  # a multi-transaction sync died midway: finish it
-        if not (to_write or deleted or concepts or restamp_notes or restamp_concepts or incomplete):
+        if not (write_paths or deleted or concepts or restamp_notes or restamp_concepts or incomplete):
             if rec["fingerprint"] != fingerprint:  # the files' new look, or an unknown one
                 with self.driver.session(database=self.database) as session:
                     session.run(cypher.SET_VAULT_FINGERPRINT, vault=vault, fingerprint=fingerprint).consume()
             return report  # nothing changed: write nothing else
 
         existing_concepts_unused = sorted(set(existing_concepts) - set(concept_rows))
-        incoming = _incoming_links(vault, graph, paths, to_write, existing_notes)
-        batches = _plan_batches(to_write, existing_notes, deleted, concepts, incoming, self.max_tx_rows)
+        incoming = _incoming_links(vault, graph, paths, write_paths, existing_notes)
+        plan = _Plan(
+            vault, graph, relations, write_paths, existing_notes, deleted, concepts, incoming, self.max_tx_rows
+        )
+        batches = plan.batches
         report.transactions = len(batches)
         report.finished_incomplete = incomplete
         if len(batches) > 1:
@@ -776,6 +808,17 @@ class VaultSync:
 
         for index, batch in enumerate(batches):
             last = index == len(batches) - 1
+            note_rows = [
+                _note_rows(
+                    vault,
+                    graph.notes[path],
+                    graph,
+                    relations.get(path, ()),
+                    digests[scoped_uid(vault, path)],
+                    links=False,
+                )
+                for path in batch.notes
+            ]
             with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
                 if index == 0 and not last:
                     run(tx, cypher.MARK_SYNC_INCOMPLETE, vault=vault)
@@ -789,7 +832,7 @@ class VaultSync:
                 # 2. concepts and notes (nodes first, so edges can match both ends)
                 for rows in _chunks(batch.concepts, self.batch_size):
                     run(tx, cypher.UPSERT_CONCEPTS, rows=rows)
-                for rows in _chunks([nr.note for nr in batch.notes], self.batch_size):
+                for rows in _chunks([nr.note for nr in note_rows], self.batch_size):
                     run(tx, cypher.UPSERT_NOTES, rows=rows)
                 if last:
                     for query, restamps in (
@@ -800,14 +843,14 @@ class VaultSync:
                             run(tx, query, rows=rows)
                 # 3. the new assertions
                 edge_sets: list[tuple[str, list[Row]]] = [
-                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in batch.notes)),
-                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in batch.notes)),
-                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in batch.notes)),
-                    (cypher.CREATE_LINKS, batch.links),
-                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in batch.notes)),
+                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in note_rows)),
+                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in note_rows)),
+                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in note_rows)),
+                    (cypher.CREATE_LINKS, plan.link_rows(index)),
+                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in note_rows)),
                 ]
                 for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
-                    rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in batch.notes)
+                    rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in note_rows)
                     report.relations_written += len(rel_rows)
                     edge_sets.append((query, rel_rows))
                 for query, rows_all in edge_sets:
@@ -857,13 +900,14 @@ class VaultSync:
                         f"while it ran; {written}, run the ingest again"
                     )
                 tx.commit()
+            del note_rows, edge_sets  # before the next batch's rows are built
         report.counters = dict(counters)
         _phase(phases, "write", mark)
         return report
 
 
 def _incoming_links(
-    vault: str, graph: Graph, paths: Mapping[str, str], to_write: Sequence[_NoteRows], existing: Mapping[str, object]
+    vault: str, graph: Graph, paths: Mapping[str, str], write_paths: Sequence[str], existing: Mapping[str, object]
 ) -> list[Row]:
     """LINKS_TO rows from notes this run does not write to notes it adds.
 
@@ -871,73 +915,101 @@ def _incoming_links(
     multi-transaction sync that died midway can have written a note whose link target it had not
     added yet: the link is created when the target is.
     """
-    written = {nr.uid for nr in to_write}
-    added = {nr.uid for nr in to_write if nr.uid not in existing}
+    written = set(write_paths)
+    added = {path for path in write_paths if scoped_uid(vault, path) not in existing}
     if not added or len(written) == len(paths):
         return []
-    added_paths = {paths[uid] for uid in added}
     rows: list[Row] = []
-    for uid, path in paths.items():
+    for path in paths.values():
         note = graph.notes[path]
-        if uid not in written and any(link.resolved_note in added_paths for link in note.links):
-            rows.extend(row for row in _link_rows(vault, note, graph) if row["target"] in added)
+        if path not in written and any(link.resolved_note in added for link in note.links):
+            rows.extend(_link_rows(vault, note, graph, targets=added.__contains__))
     return rows
 
 
-def _plan_batches(
-    to_write: Sequence[_NoteRows],
-    existing: Mapping[str, object],
-    deleted: Sequence[str],
-    concepts: Sequence[Row],
-    incoming: Sequence[Row],
-    max_rows: int,
-) -> list[_Batch]:
-    """Split a change into transactions of whole notes, each of at most `max_rows` estimated rows
+class _Plan:
+    """A change split into transactions of whole notes, each of at most `max_rows` estimated rows
     (a note bigger than that alone). One batch when the whole change fits.
 
     A changed note counts twice its new rows (its old assertions, retracted, are about as many);
-    a deleted note, the mean size of the written notes.
+    a deleted note, the mean size of the written notes. A LINKS_TO row goes in the later of its
+    source's batch and, for a target this run adds, the target's.
     """
-    sizes = {nr.uid: nr.size() for nr in to_write}
-    incoming_by_target: dict[str, list[Row]] = defaultdict(list)
-    for row in incoming:
-        incoming_by_target[row["target"]].append(row)
-    per_deleted = round(sum(sizes.values()) / len(sizes)) if sizes else DELETED_NOTE_ROWS
-    batches = [_Batch()]
 
-    def place(cost: int) -> _Batch:
-        if batches[-1].rows and batches[-1].rows + cost > max_rows:
-            batches.append(_Batch())
-        batches[-1].rows += cost
-        return batches[-1]
+    def __init__(
+        self,
+        vault: str,
+        graph: Graph,
+        relations: Mapping[str, Sequence[Relation]],
+        write_paths: Sequence[str],
+        existing: Mapping[str, object],
+        deleted: Sequence[str],
+        concepts: Sequence[Row],
+        incoming: Sequence[Row],
+        max_rows: int,
+    ) -> None:
+        self.vault = vault
+        self.graph = graph
+        sizes = {path: _note_size(graph.notes[path], relations.get(path, ()), graph) for path in write_paths}
+        incoming_by_target: dict[str, list[Row]] = defaultdict(list)
+        for row in incoming:
+            incoming_by_target[row["target"]].append(row)
+        per_deleted = round(sum(sizes.values()) / len(sizes)) if sizes else DELETED_NOTE_ROWS
+        self.batches = batches = [_Batch()]
 
-    for uid in deleted:
-        place(per_deleted).deleted.append(uid)
-    added_in: dict[str, int] = {}  # uid of a note this run adds -> index of its batch
-    for nr in to_write:
-        changed = nr.uid in existing
-        batch = place(sizes[nr.uid] * (2 if changed else 1) + len(incoming_by_target.get(nr.uid, ())))
-        batch.notes.append(nr)
-        if changed:
-            batch.retract.append(nr.uid)
-        else:
-            added_in[nr.uid] = len(batches) - 1
-    # Links: in the later of the source's batch and, for a target this run adds, the target's.
-    pending = {str(row["uid"]): row for row in concepts}
-    for index, batch in enumerate(batches):
-        for nr in batch.notes:
-            for row in nr.links:
-                batches[max(index, added_in.get(row["target"], index))].links.append(row)
-            for uid in nr.concept_uids():
-                concept = pending.pop(uid, None)
-                if concept is not None:
-                    batch.concepts.append(concept)
-    for row in incoming:
-        batches[added_in[row["target"]]].links.append(row)
-    batches[0].concepts.extend(pending.values())  # changed concepts no written note points at
-    for batch in batches:
-        batch.concepts.sort(key=lambda row: str(row["uid"]))
-    return batches
+        def place(cost: int) -> _Batch:
+            if batches[-1].rows and batches[-1].rows + cost > max_rows:
+                batches.append(_Batch())
+            batches[-1].rows += cost
+            return batches[-1]
+
+        for uid in deleted:
+            place(per_deleted).deleted.append(uid)
+        self.batch_of: dict[str, int] = {}  # path of a note this run writes -> index of its batch
+        self.added_in: dict[str, int] = {}  # path of a note this run adds -> index of its batch
+        for path in write_paths:
+            uid = scoped_uid(vault, path)
+            changed = uid in existing
+            batch = place(sizes[path] * (2 if changed else 1) + len(incoming_by_target.get(uid, ())))
+            batch.notes.append(path)
+            self.batch_of[path] = len(batches) - 1
+            if changed:
+                batch.retract.append(uid)
+            else:
+                self.added_in[path] = len(batches) - 1
+        pending = {str(row["key"]): row for row in concepts}
+        for batch in batches:
+            for path in batch.notes:
+                for target_index in sorted(
+                    {self._link_batch(path, target) for target in _linked_notes(graph.notes[path], graph)}
+                ):
+                    batches[target_index].link_sources.append(path)
+                for key in _note_concepts(graph.notes[path], relations.get(path, ())):
+                    concept = pending.pop(key, None)
+                    if concept is not None:
+                        batch.concepts.append(concept)
+        for row in incoming:
+            target = row["target"].partition(UID_SEPARATOR)[2]
+            batches[self.added_in[target]].incoming.append(row)
+        batches[0].concepts.extend(pending.values())  # changed concepts no written note points at
+        for batch in batches:
+            batch.concepts.sort(key=lambda row: str(row["uid"]))
+
+    def _link_batch(self, source: str, target: str) -> int:
+        home = self.batch_of[source]
+        return max(home, self.added_in.get(target, home))
+
+    def link_rows(self, index: int) -> list[Row]:
+        """The LINKS_TO rows batch `index` writes, built now."""
+        rows: list[Row] = []
+        for source in self.batches[index].link_sources:
+            here = partial(self._link_in, source, index)
+            rows.extend(_link_rows(self.vault, self.graph.notes[source], self.graph, targets=here))
+        rows.extend(self.batches[index].incoming)
+        return rows
+
+    def _link_in(self, source: str, index: int, target: str) -> bool:
+        return self._link_batch(source, target) == index
 
 
 def _phase(phases: dict[str, float], name: str, since: float) -> float:
