@@ -15,7 +15,7 @@ from neo4j import Driver
 
 from kg.model import Graph
 from kg.store.nodes import ConceptNode, NoteNode, ResourceNode, TagNode, use_driver
-from kg.store.sync import _add_relations, _concept_rows, _note_rows
+from kg.store.sync import _concept_rows, _note_concepts, _note_rows, _relations_by_note
 
 _TYPED_REL_ATTR = {
     "PREREQUISITE_OF": "prerequisite_of",
@@ -30,11 +30,13 @@ _TYPED_REL_ATTR = {
 def write_naive(driver: Driver, vault: str, graph: Graph) -> dict[str, int]:
     """Write `graph` node by node and edge by edge; returns how many of each were written."""
     use_driver(driver)
-    by_path = {path: _note_rows(vault, note, graph) for path, note in sorted(graph.notes.items())}
-    _add_relations(vault, graph, by_path)
+    relations = _relations_by_note(graph)
+    by_path = {
+        path: _note_rows(vault, note, graph, relations.get(path, ()), "") for path, note in sorted(graph.notes.items())
+    }
     used: set[str] = set()
-    for nr in by_path.values():
-        used |= nr.concept_uids()
+    for path, note in graph.notes.items():
+        used.update(_note_concepts(note, relations.get(path, ())))
     concept_rows = _concept_rows(vault, graph, used)
     counts: dict[str, int] = defaultdict(int)
 
