@@ -377,3 +377,22 @@ def test_parse_cache_trusts_an_old_stat_and_reads_a_racy_file_again(tmp_path: Pa
     assert (cache.hits, cache.misses) == (1, 0)
     note.write_text("# A\n\nLinks to [[Beta]] and more.\n", encoding="utf-8")  # any other write is seen
     assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Beta"]
+
+
+def test_a_read_that_frees_scans_as_it_goes_gives_the_graph_a_read_keeping_them_gives(tmp_path: Path) -> None:
+    from bench.generate_vault import generate
+
+    root = generate(200, tmp_path / "v200", seed=5)
+    kept, parsed, _ = read_vault_parsed(root)
+    assert all(p.scan.lines.line_count > 1 for p in parsed)  # read_vault_parsed hands out whole scans
+    released = read_vault(root)  # no cache: each scan is freed after its note's rules
+    assert released == kept
+    assert len(released.relations) > 100 and sum(len(n.mentions) for n in released.notes.values()) > 1000
+
+
+def test_scans_are_not_freed_under_a_parse_cache(tmp_path: Path) -> None:
+    from ingest.vault import ParseCache, parse_vault, resolve_notes
+
+    parsed, problems = parse_vault(BASIC)
+    with pytest.raises(ValueError, match="release_scans"):
+        resolve_notes(parsed, problems=problems, cache=ParseCache(), release_scans=True)
