@@ -20,6 +20,7 @@ from kg.api.types import (
     Reason,
     Relation,
     evidence_list,
+    evidence_order,
 )
 from kg.learning_path import Requirement, plan_learning_path
 from kg.store.read import Assertion, ConceptRecord, GraphReader, Resolution
@@ -58,15 +59,18 @@ def compute_learning_path(
     min_confidence: float,
     max_steps: int | None,
     vault: str | None,
+    assertions: bool = True,
 ) -> LearningPath:
-    """Blocking: call it in a worker thread (see `Context.read`).
+    """Blocking: call it in a worker thread (see `Context.read`). `assertions` False leaves each
+    reason's `assertions` empty (its strongest assertion is still there): for a document that does
+    not ask for them, which saves building hundreds of `Evidence` objects per answer.
 
     Not kept here: the API keeps each complete answer as JSON bytes (`kg.api.responses`), which costs
     the garbage collector nothing, where kept answer objects made every full collection slower."""
     targets_text = _check_arguments(to, known, min_confidence, max_steps)
     known_text = [k.strip() for k in known if k.strip()]
     version = reader.version() if reader.snapshot is not None else None
-    return _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, version)
+    return _compute(reader, targets_text, known_text, min_confidence, max_steps, vault, version, assertions)
 
 
 def _compute(
@@ -77,6 +81,7 @@ def _compute(
     max_steps: int | None,
     vault: str | None,
     version: str | None,
+    with_assertions: bool = True,
 ) -> LearningPath:
     resolved = reader.resolve([*targets_text, *known_text], vault, version=version)
 
@@ -137,29 +142,29 @@ def _compute(
         return c
 
     def reasons_for(step_uid: str, required_by: tuple[str, ...], implied_for: tuple[str, ...]) -> list[Reason]:
-        out: list[Reason] = []
+        out: list[tuple[tuple[bool, float, int, str], Reason]] = []
         for dep in required_by:
             for (type_, source, target), assertions in sorted(edges[(dep, step_uid)].items()):
-                evidence = evidence_list(assertions)
-                strongest = evidence[0]
-                out.append(
-                    Reason(
-                        relation=Relation(type_),
-                        from_=concept(source),
-                        to=concept(target),
-                        required_by=concept(dep),
-                        confidence=strongest.confidence,
-                        rule=strongest.rule,
-                        evidence=strongest.text,
-                        note=strongest.note,
-                        line=strongest.line,
-                        text=_sentence(type_, concepts[source].name, concepts[target].name),
-                        assertions=evidence,
-                        implied=dep in implied_for,
-                    )
+                distinct = set(assertions)
+                strongest = min(distinct, key=evidence_order)
+                reason = Reason(
+                    relation=Relation(type_),
+                    from_=concept(source),
+                    to=concept(target),
+                    required_by=concept(dep),
+                    confidence=strongest.confidence,
+                    rule=strongest.rule,
+                    evidence=strongest.evidence,
+                    note=strongest.note,
+                    line=strongest.line,
+                    text=_sentence(type_, concepts[source].name, concepts[target].name),
+                    assertions=evidence_list(assertions) if with_assertions else [],
+                    implied=dep in implied_for,
                 )
-        out.sort(key=lambda r: (r.implied, -r.confidence, -len(r.assertions), r.required_by.record.name.casefold()))
-        return out
+                key = (reason.implied, -reason.confidence, -len(distinct), concepts[dep].name.casefold())
+                out.append((key, reason))
+        out.sort(key=lambda pair: pair[0])
+        return [reason for _, reason in out]
 
     steps: list[LearningStep] = []
     seen_notes: dict[str, int] = {}
@@ -204,9 +209,15 @@ def _compute(
 
 
 async def learning_path(
-    ctx: Context, to: list[str], known: list[str], min_confidence: float, max_steps: int | None, vault: str | None
+    ctx: Context,
+    to: list[str],
+    known: list[str],
+    min_confidence: float,
+    max_steps: int | None,
+    vault: str | None,
+    assertions: bool = True,
 ) -> LearningPath:
-    return await ctx.read(compute_learning_path, ctx.reader, to, known, min_confidence, max_steps, vault)
+    return await ctx.read(compute_learning_path, ctx.reader, to, known, min_confidence, max_steps, vault, assertions)
 
 
 def resolve_one(reader: GraphReader, text: str, vault: str | None) -> Resolution:

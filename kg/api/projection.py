@@ -52,6 +52,10 @@ class Plan:
     field: FieldNode
     response_key: str
     project: Convert
+    selected: frozenset[tuple[str, str]]  # (GraphQL type, field) pairs the document reads
+
+    def selects(self, type_name: str, field_name: str) -> bool:
+        return (type_name, field_name) in self.selected
 
     def arguments(self, variables: dict[str, Any] | None) -> dict[str, Any] | None:
         """The root field's arguments by GraphQL name (defaults applied), or None if the variables are
@@ -112,21 +116,26 @@ def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | N
     if field.name.value != ROOT_FIELD or field.directives or schema.query_type is None:
         raise _NoPlan
     field_def = schema.query_type.fields[ROOT_FIELD]
-    project = _convert(field_def.type, field.selection_set)
-    return Plan(schema, operation, field, field.alias.value if field.alias else field.name.value, project)
+    selected: set[tuple[str, str]] = set()
+    project = _convert(field_def.type, field.selection_set, selected)
+    key = field.alias.value if field.alias else field.name.value
+    return Plan(schema, operation, field, key, project, frozenset(selected))
 
 
 def _null() -> Any:
     raise _NoPlan
 
 
-def _convert(type_: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Convert:
-    """value -> JSON-ready value, as graphql-core's completion of `type_` with `selection_set` gives it."""
+def _convert(
+    type_: GraphQLOutputType, selection_set: SelectionSetNode | None, selected: set[tuple[str, str]]
+) -> Convert:
+    """value -> JSON-ready value, as graphql-core's completion of `type_` with `selection_set` gives it;
+    adds the (type, field) pairs it reads to `selected`."""
     if isinstance(type_, GraphQLNonNull):
-        inner = _convert(type_.of_type, selection_set)
+        inner = _convert(type_.of_type, selection_set, selected)
         return lambda v: _null() if v is None else inner(v)
     if isinstance(type_, GraphQLList):
-        item = _convert(type_.of_type, selection_set)
+        item = _convert(type_.of_type, selection_set, selected)
         return lambda v: None if v is None else [item(x) for x in v]
     if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
         if selection_set is not None:
@@ -141,12 +150,12 @@ def _convert(type_: GraphQLOutputType, selection_set: SelectionSetNode | None) -
 
         return leaf
     if isinstance(type_, GraphQLObjectType) and selection_set is not None:
-        project = _object(type_, selection_set)
+        project = _object(type_, selection_set, selected)
         return lambda v: None if v is None else project(v)
     raise _NoPlan  # interfaces, unions
 
 
-def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode) -> Convert:
+def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode, selected: set[tuple[str, str]]) -> Convert:
     fields: list[tuple[str, str, Convert]] = []  # (response key, attribute, conversion)
     typename: list[str] = []  # response keys of __typename
     order: list[str] = []  # every response key, in the document's order
@@ -165,7 +174,8 @@ def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode) -> Conver
         definition = field_def.extensions.get("strawberry-definition") if field_def else None
         if field_def is None or definition is None or definition.base_resolver is not None or field_def.args:
             raise _NoPlan
-        fields.append((key, definition.python_name, _convert(field_def.type, selection.selection_set)))
+        selected.add((type_.name, name))
+        fields.append((key, definition.python_name, _convert(field_def.type, selection.selection_set, selected)))
     if typename:  # keeps the document's key order
         type_name = type_.name
 

@@ -132,6 +132,7 @@ class DirectLearningPath(SchemaExtension):
                     args["minConfidence"],
                     args.get("maxSteps"),
                     args.get("vault"),
+                    assertions=plan.selects("Reason", "assertions"),
                 )
             except Exception as exc:  # reported as graphql-core reports a resolver's error
                 ctx.result = plan.error(exc)

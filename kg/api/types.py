@@ -58,10 +58,14 @@ class Evidence:
         return cls(rule=a.rule, confidence=a.confidence, text=a.evidence, note=a.note, line=a.line)
 
 
+def evidence_order(a: Assertion) -> tuple[float, str, int, str, str]:
+    """Strongest first, then by note and line: deterministic."""
+    return (-a.confidence, a.note, a.line or 0, a.rule, a.evidence)
+
+
 def evidence_list(assertions: list[Assertion]) -> list[Evidence]:
-    """Every piece of evidence, strongest first, then by note and line: deterministic."""
-    ordered = sorted(set(assertions), key=lambda a: (-a.confidence, a.note, a.line or 0, a.rule, a.evidence))
-    return [Evidence.of(a) for a in ordered]
+    """Every piece of evidence, in `evidence_order`."""
+    return [Evidence.of(a) for a in sorted(set(assertions), key=evidence_order)]
 
 
 @strawberry.type(description="A relation of a concept, its parallel assertions merged (every piece of evidence kept).")

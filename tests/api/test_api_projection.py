@@ -84,3 +84,14 @@ async def test_projection_answers_as_graphql_core(rl_vault: Driver, document: st
 async def test_other_documents_are_executed_by_graphql_core(rl_vault: Driver, document: str) -> None:
     assert Plans(schema._schema).get(document, None, parse(document)) is None
     assert await run(schema, rl_vault, document, {}) == await run(EXECUTED, rl_vault, document, {})
+
+
+def test_a_plan_knows_which_fields_its_document_reads() -> None:
+    plans = Plans(schema._schema)
+    full = plans.get(LEARNING_PATH, None, parse(LEARNING_PATH))
+    outline = plans.get(LEARNING_PATH_OUTLINE, None, parse(LEARNING_PATH_OUTLINE))
+    assert full is not None and outline is not None
+    # the outline's answers are computed without every assertion's Evidence (kg.api.learning)
+    assert full.selects("Reason", "assertions") and not outline.selects("Reason", "assertions")
+    assert outline.selects("Reason", "rule") and outline.selects("LearningStep", "reasons")
+    assert not outline.selects("Reason", "from") and full.selects("Reason", "from")
