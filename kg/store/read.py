@@ -659,16 +659,16 @@ class GraphReader:
                 # never an empty list: its parameter type differs and would make Neo4j plan again
                 exclude=sorted(out.concepts) or [NO_UID],
             )
-            for row in rows:
-                concept = ConceptRecord.of(row["concept"])
+            for concept_data, depth, requires, notes in rows[0]["rows"] if rows else ():
+                concept = ConceptRecord.of(concept_data)
                 if concept.uid in out.concepts:
                     continue
                 out.concepts[concept.uid] = concept
-                out.depth[concept.uid] = offset + int(row["depth"])
+                out.depth[concept.uid] = offset + int(depth)
                 out.notes[concept.uid] = sorted(
-                    (NoteRecord.of(n) for n in row["notes"]), key=lambda n: (_note_rank(n.kind), n.path)
+                    (NoteRecord.of(n) for n in notes), key=lambda n: (_note_rank(n.kind), n.path)
                 )
-                for type_, required, rule, confidence, evidence, note, line in row["requires"]:  # q.CLOSURE_EDGE
+                for type_, required, rule, confidence, evidence, note, line in requires:  # q.CLOSURE_EDGE
                     # (required)-[PREREQUISITE_OF]->(concept); (concept)-[VARIANT_OF|IMPLEMENTS]->(required)
                     source, target = (required, concept.uid) if type_ == q.REQUIRES_IN else (concept.uid, required)
                     assertion = Assertion(rule or "", float(confidence or 0.0), evidence or "", note or "", line)
