@@ -477,6 +477,15 @@ class MarkdownScan:
     list_items: list[ListItem] = field(default_factory=list)
     table_rows: list[TableRow] = field(default_factory=list)
     blockquotes: set[int] = field(default_factory=set)
+    # (start, end, line) of each link of `links`, flat, once `keep_link_spans` has run
+    link_spans: array[int] = field(default_factory=lambda: array("q"))
+
+    def keep_link_spans(self) -> None:
+        """Keep only where each link is (`link_spans`) and drop `links`: once the note has its own
+        links, the parse's `Link` objects would otherwise live as long as the scan, beside every
+        resolved copy (a tenth of a big read's peak memory)."""
+        self.link_spans = array("q", [n for found in self.links for n in (found.start, found.end, found.link.line)])
+        self.links = []
 
 
 def scan_markdown(text: str) -> MarkdownScan:

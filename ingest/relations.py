@@ -240,14 +240,14 @@ class _NoteReader:
         shared = parsed._rule_state
         if shared is None or shared[0] is not note.links:  # built once per note for all rule families
             scan = parsed.scan
-            found = scan.links
-            offset = len(note.links) - len(found)
+            spans = scan.link_spans  # (start, end, line) of the body's links, which end note.links
+            offset = len(note.links) - len(spans) // 3
             by_line: dict[int, list[tuple[int, int, Link]]] = defaultdict(list)
-            for i, f in enumerate(found):
-                link = note.links[offset + i] if offset >= 0 else f.link
-                if link.target != f.link.target or link.line != f.link.line:
-                    link = f.link
-                by_line[link.line].append((f.start, f.end, link))
+            for i in range(max(offset, 0), len(note.links)):
+                link = note.links[i]
+                start, end, line = spans[3 * (i - offset) : 3 * (i - offset) + 3]
+                if link.line == line:  # always, unless a caller replaced the links with others
+                    by_line[line].append((start, end, link))
             shared = parsed._rule_state = (note.links, dict(by_line), heading_parents(scan.headings))
         self._links_by_line: dict[int, list[tuple[int, int, Link]]] = shared[1]
         self._heading_lines = parsed._heading_lines

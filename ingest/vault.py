@@ -414,6 +414,7 @@ def parse_note(
     tags = list(dict.fromkeys(tags))
 
     links = _front_matter_links(fm) + [found.link for found in scan.links]
+    scan.keep_link_spans()
     resources = list(dict.fromkeys(link.target for link in links if link.kind == "url"))
 
     fm_title_value = get_first(fm.data, "title")
