@@ -1249,7 +1249,7 @@ class _Resolution:
     notes: dict[str, _ResolvedNote]
 
 
-_RELEASED_SCAN = MarkdownScan(masked="", lines=LineIndex(""))
+_RELEASED_SCAN = MarkdownScan(_masked="", lines=LineIndex(""))
 
 
 def _release_scan(parsed: ParsedNote) -> None:
@@ -1412,6 +1412,8 @@ def resolve_notes(
             else:
                 reading(parsed)
                 counted[parsed.path] = _prose_mentions(parsed, vocabulary, index)
+                if release_scans:
+                    parsed.scan.forget_masked()  # the rules make it again, one note at a time
         index.looked = None
 
     # 4. the per-note rules, note by note; a reused note's additions to the index are replayed
@@ -1560,6 +1562,8 @@ def parse_vault(
         seen.add(file.path)
         note = read_note_file(file, problems, cache)
         if note is not None:
+            if cache is None:  # not kept for another read: made again when a stage reads it
+                note.scan.forget_masked()
             parsed.append(note)
     if cache is not None:
         cache._keep_only(seen)

@@ -150,3 +150,13 @@ def test_setext_headings_but_not_rules_lists_or_tables() -> None:
     scan = scan_markdown(text)
     assert [(h.line, h.level, h.text) for h in scan.headings] == [(1, 1, "Title"), (6, 2, "Section")]
     assert heading_paths(scan.headings)[1] == ("Title", "Section")
+
+
+def test_a_forgotten_masked_text_is_made_again_the_same() -> None:
+    text = "# T\n\nUse `[[not a link]]` and [[PPO]].\n\n```python\nx = '[[GRPO]]'\n```\n%% hidden %%\n"
+    scan = scan_markdown(text)
+    masked = scan.masked
+    assert masked != text and len(masked) == len(text) and "hidden" not in masked
+    scan.forget_masked()  # a one-shot read does this between the stages that read it
+    assert scan._masked is None
+    assert scan.masked == masked and scan._masked == masked  # made again, then kept until forgotten
