@@ -13,6 +13,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from itertools import accumulate
+from sys import intern
 from urllib.parse import unquote
 
 from ingest import patterns as P
@@ -153,11 +154,15 @@ def has_attachment_extension(target: str) -> bool:
 
 
 def parse_wiki_link(inner: str, *, embed: bool, line: int) -> Link:
-    """`path/Note#Heading|alias`, `Note#^block`, `#Heading`, `Note\\|alias` (table) → a `Link`."""
+    """`path/Note#Heading|alias`, `Note#^block`, `#Heading`, `Note\\|alias` (table) → a `Link`.
+
+    Its strings are interned: a vault links the same names from many notes, and every `Link` lives
+    as long as the graph (10k notes: 154k links to 38k distinct targets)."""
     kind = "embed" if embed else "wiki"
     if "#" not in inner and "\\" not in inner and "." not in inner:  # `[[Note]]`, `[[Note|alias]]`: most links
         target, _, alias_part = inner.partition("|")
-        return Link(target=target.strip(), line=line, kind=kind, alias=alias_part.strip() or None)
+        written = alias_part.strip()
+        return Link(target=intern(target.strip()), line=line, kind=kind, alias=intern(written) if written else None)
     inner = inner.replace("\\|", "|")
     target, _, alias_part = inner.partition("|")
     target, _, sub = target.partition("#")
@@ -167,9 +172,9 @@ def parse_wiki_link(inner: str, *, embed: bool, line: int) -> Link:
     if sub.startswith("^"):
         block = sub[1:].strip() or None
     elif sub:
-        heading = sub
-    target = strip_note_extension(target.strip().replace("\\", "/"))
-    alias = alias_part.strip() or None
+        heading = intern(sub)
+    target = intern(strip_note_extension(target.strip().replace("\\", "/")))
+    alias = intern(alias_part.strip()) or None
     return Link(target=target, line=line, kind=kind, alias=alias, heading=heading, block=block)
 
 

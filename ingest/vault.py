@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from sys import intern
 from typing import Protocol
 
 from ingest import patterns as P
@@ -500,9 +501,10 @@ def _link_name(link: Link) -> str | None:
 
 
 def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str) -> Mention:
+    # the text interned: the same few names are mentioned all over a vault, for as long as its graph lives
     return Mention(
         concept=concept,
-        text=text,
+        text=intern(text),
         line=line,
         source=source,
         heading_path=parsed.heading_path_at(line),
