@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kg.api.context import Context
 from kg.api.errors import BadArgumentError, UnknownConceptError, emptiness
 from kg.api.types import (
     Concept,
@@ -206,18 +205,6 @@ def _compute(
         min_confidence=min_confidence,
         warnings=warnings,
     )
-
-
-async def learning_path(
-    ctx: Context,
-    to: list[str],
-    known: list[str],
-    min_confidence: float,
-    max_steps: int | None,
-    vault: str | None,
-    assertions: bool = True,
-) -> LearningPath:
-    return await ctx.read(compute_learning_path, ctx.reader, to, known, min_confidence, max_steps, vault, assertions)
 
 
 def resolve_one(reader: GraphReader, text: str, vault: str | None) -> Resolution:

@@ -26,8 +26,7 @@ from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
 from kg.api.errors import BadArgumentError, UnknownConceptError, emptiness, is_public
-from kg.api.learning import learning_path as compute_path
-from kg.api.learning import resolve_one
+from kg.api.learning import compute_learning_path, resolve_one
 from kg.api.projection import Plans
 from kg.api.responses import ANSWER_JSON_SCOPE_KEY, ANSWERS, encode_json
 from kg.api.types import (
@@ -125,8 +124,10 @@ class DirectLearningPath(SchemaExtension):
         args = plan.arguments(ctx.variables) if plan is not None else None
         if plan is not None and args is not None:
             try:
-                value = await compute_path(
-                    ctx.context,
+                context = ctx.context
+                value = await context.read(
+                    compute_learning_path,
+                    context.reader,
                     args["to"],
                     list(args["known"]),
                     args["minConfidence"],
@@ -164,7 +165,8 @@ class Query:
         max_steps: int | None = None,
         vault: str | None = None,
     ) -> LearningPath:
-        return await compute_path(info.context, to, list(known), min_confidence, max_steps, vault)
+        ctx = info.context
+        return await ctx.read(compute_learning_path, ctx.reader, to, list(known), min_confidence, max_steps, vault)
 
     @described("A concept by name, alias or key (typo-tolerant); null when none matches.")
     async def concept(self, info: ContextInfo, name: str, vault: str | None = None) -> Concept | None:
