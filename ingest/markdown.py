@@ -480,7 +480,7 @@ class MarkdownScan:
 
     # The masked text (`mask_non_markdown` of `lines.text`), or None once forgotten: a one-shot read
     # forgets it between the stages that read it, so that every note's copy is not alive at once
-    # (a tenth of a big read's peak memory, for ~2% more time); `masked` makes it again.
+    # (a tenth of a big read's peak memory, for ~3% more time); `masked` makes it again.
     _masked: str | None
     lines: LineIndex
     links: list[FoundLink] = field(default_factory=list)
@@ -504,7 +504,7 @@ class MarkdownScan:
     def keep_link_spans(self) -> None:
         """Keep only where each link is (`link_spans`) and drop `links`: once the note has its own
         links, the parse's `Link` objects would otherwise live as long as the scan, beside every
-        resolved copy (a tenth of a big read's peak memory)."""
+        resolved copy (~7% of a big read's peak memory)."""
         self.link_spans = array("q", [n for found in self.links for n in (found.start, found.end, found.link.line)])
         self.links = []
 

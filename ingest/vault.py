@@ -1286,7 +1286,7 @@ def resolve_notes(
     everything is resolved again. The graph is the same either way (tests compare with fresh reads).
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
     before it. `release_scans` (a caller that drops the parsed notes afterwards, without a cache)
-    frees each note's markdown scan once its rules have run: about 40% of a big read's peak memory."""
+    frees each note's markdown scan once its rules have run (a 10k-note read's peak: 382 -> 323 MB)."""
     if release_scans and cache is not None:
         raise ValueError("release_scans: a ParseCache keeps the scans of the notes it hands out")
     problems = list(problems or [])
