@@ -30,6 +30,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -1532,12 +1533,17 @@ RULES: list[RelationRule] = rules_for(DEFAULT_CONFIG)
 # --- the vault-wide stage ---------------------------------------------------------------------------------
 
 
-def dedupe(relations: Iterable[Relation]) -> list[Relation]:
-    """Drop exact repeats (same edge, rule, note and line); different evidence for one edge is kept."""
-    seen: set[tuple[RelationType, str, str, str, str, int | None]] = set()
+# A relation's identity for `dedupe`: the edge, the rule, the note and the line (a C-level getter).
+_IDENTITY = attrgetter("type", "source", "target", "rule", "note", "line")
+
+
+def dedupe(relations: Iterable[Relation], seen: set[tuple[object, ...]] | None = None) -> list[Relation]:
+    """Drop exact repeats (same edge, rule, note and line): the first is kept, whatever its evidence.
+    `seen` (identities met before, updated) lets a later batch be deduplicated against an earlier one."""
+    seen = set() if seen is None else seen
     out: list[Relation] = []
     for relation in relations:
-        identity = (relation.type, relation.source, relation.target, relation.rule, relation.note, relation.line)
+        identity = _IDENTITY(relation)
         if identity not in seen:
             seen.add(identity)
             out.append(relation)
@@ -1648,11 +1654,12 @@ def vault_stage(
     refd_memo: RefdMemo | None = None,
 ) -> tuple[list[Relation], list[Problem]]:
     """After the per-note rules: RefD link statistics, exact duplicates dropped, cycles reported."""
-    merged = dedupe(relations)
+    seen: set[tuple[object, ...]] = set()
+    merged = dedupe(relations, seen)
     if config.enabled("statistics.refd"):
         confidence = config.confidence_of("statistics.refd")
-        merged.extend(refd_relations(parsed_notes, index, confidence, config.refd, merged, memo=refd_memo))
-        merged = dedupe(merged)
+        refd = refd_relations(parsed_notes, index, confidence, config.refd, merged, memo=refd_memo)
+        merged.extend(dedupe(refd, seen))  # `merged` has no repeats already
     return merged, cycle_problems(merged)
 
 
