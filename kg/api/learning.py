@@ -88,8 +88,7 @@ def _compute(
     for text in targets_text:
         res = resolved[text]
         if not res.concepts:
-            empty = None if res.suggestions else emptiness(reader.stats(vault).concepts, vault)
-            raise UnknownConceptError(text, res.suggestions, empty)
+            raise unknown_concept(reader, text, res, vault)
         targets.extend(c for c in res.concepts if c.uid not in {t.uid for t in targets})
     vaults = sorted({t.vault for t in targets})
     if len(vaults) > 1:
@@ -209,3 +208,10 @@ def _compute(
 
 def resolve_one(reader: GraphReader, text: str, vault: str | None) -> Resolution:
     return reader.resolve([text], vault)[text]
+
+
+def unknown_concept(reader: GraphReader, text: str, resolution: Resolution, vault: str | None) -> UnknownConceptError:
+    """The error for a name that resolved to nothing: its suggestions or, when there are none and the
+    graph (or the vault) has no concepts at all, that it must be ingested first. Blocking."""
+    empty = None if resolution.suggestions else emptiness(reader.stats(vault).concepts, vault)
+    return UnknownConceptError(text, resolution.suggestions, empty)

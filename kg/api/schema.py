@@ -25,8 +25,8 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.types import ExecutionContext
 
 from kg.api.context import Context
-from kg.api.errors import BadArgumentError, UnknownConceptError, emptiness, is_public
-from kg.api.learning import compute_learning_path, resolve_one
+from kg.api.errors import BadArgumentError, is_public
+from kg.api.learning import compute_learning_path, resolve_one, unknown_concept
 from kg.api.projection import Plans
 from kg.api.responses import ANSWER_JSON_SCOPE_KEY, ANSWERS, encode_json
 from kg.api.types import (
@@ -234,10 +234,7 @@ class Query:
         for text in (from_, to):
             res = resolved[text]
             if not res.concepts:
-                empty = (
-                    None if res.suggestions else emptiness((await ctx.read(ctx.reader.stats, vault)).concepts, vault)
-                )
-                raise UnknownConceptError(text, res.suggestions, empty)
+                raise await ctx.read(unknown_concept, ctx.reader, text, res, vault)
             ends.append(res.concepts[0])
         if ends[0].vault != ends[1].vault:
             return None
