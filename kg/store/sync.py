@@ -748,14 +748,14 @@ class VaultSync:
 
         # 3. what changed (its rows are built one transaction at a time, below)
         write_paths = sorted(paths[uid] for uid, digest in digests.items() if existing_notes.get(uid) != digest)
-        retract = [uid for uid in (scoped_uid(vault, path) for path in write_paths) if uid in existing_notes]
+        changed = sum(1 for path in write_paths if scoped_uid(vault, path) in existing_notes)
         deleted = sorted(set(existing_notes) - set(digests))
         concepts = sorted(
             (row for uid, row in concept_rows.items() if existing_concepts.get(uid) != row["digest"]),
             key=lambda row: str(row["uid"]),
         )
-        report.notes_changed = len(retract)
-        report.notes_added = len(write_paths) - len(retract)
+        report.notes_changed = changed
+        report.notes_added = len(write_paths) - changed
         report.notes_deleted = len(deleted)
         report.notes_unchanged = len(digests) - len(write_paths)
         report.concepts_written = len(concepts)
