@@ -105,6 +105,10 @@ class LineIndex:
     def line_count(self) -> int:
         return len(self._starts)
 
+    def forget_line_texts(self) -> None:
+        """Drop the line texts handed out so far (copies of the text's lines; made again when asked)."""
+        self._lines = {}
+
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self._starts, offset)
 
@@ -326,6 +330,10 @@ class Heading:
     level: int
     text: str  # as written, without the `#` markers
 
+    def __reduce__(self) -> tuple[type[Heading], tuple[int, int, str]]:
+        # a packed note body holds dozens; the frozen-dataclass state protocol is 5x slower to load
+        return Heading, (self.line, self.level, self.text)
+
 
 @dataclass(frozen=True, slots=True)
 class ListItem:
@@ -335,12 +343,18 @@ class ListItem:
     parent: int | None  # index of the parent item in the note's item list
     heading_index: int | None  # index of the heading the item sits under
 
+    def __reduce__(self) -> tuple[type[ListItem], tuple[int, int, str, int | None, int | None]]:
+        return ListItem, (self.line, self.depth, self.text, self.parent, self.heading_index)
+
 
 @dataclass(frozen=True, slots=True)
 class TableRow:
     line: int
     row: int | None  # 0-based data row; None for the header and separator rows
     cells: tuple[str, ...]
+
+    def __reduce__(self) -> tuple[type[TableRow], tuple[int, int | None, tuple[str, ...]]]:
+        return TableRow, (self.line, self.row, self.cells)
 
 
 def find_headings(masked: str, lines: LineIndex) -> list[Heading]:

@@ -17,9 +17,11 @@ import contextlib
 import gc
 import hashlib
 import os
+import pickle
 import posixpath
 import stat
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -107,19 +109,37 @@ class OutlineEntry:
 
 
 @dataclass(slots=True)
+class NoteBody:
+    """A note body's scan and the per-line context derived from it (what the per-note stages read)."""
+
+    scan: MarkdownScan
+    heading_lines: list[int]
+    heading_paths: list[tuple[str, ...]]
+    list_depth: dict[int, int]
+    table_row: dict[int, int | None]
+
+    @classmethod
+    def of(cls, scan: MarkdownScan) -> NoteBody:
+        return cls(
+            scan=scan,
+            heading_lines=[h.line for h in scan.headings],
+            heading_paths=heading_paths(scan.headings),
+            list_depth={item.line: item.depth for item in scan.list_items},
+            table_row={row.line: row.row for row in scan.table_rows},
+        )
+
+
+@dataclass(slots=True)
 class ParsedNote:
     note: Note
     front_matter: FrontMatter
-    scan: MarkdownScan
+    _body: NoteBody | None  # None while packed (see `pack`)
     names: list[NameCandidate]  # what the note is about, primary first
     title_names: list[NameCandidate]  # names from the title, when it differs from the file name
     outline: bool
     outline_entries: list[OutlineEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    _heading_lines: list[int] = field(default_factory=list)
-    _heading_paths: list[tuple[str, ...]] = field(default_factory=list)
-    _list_depth: dict[int, int] = field(default_factory=dict)
-    _table_row: dict[int, int | None] = field(default_factory=dict)
+    _packed: bytes | None = None  # the body, pickled and compressed, once `pack` has run
     _links_by_line: dict[int, list[Link]] | None = None
     outside_links: set[tuple[int, str]] = field(default_factory=set)  # (line, target) of links out of the vault
     # What the relation rules derive from the final links and headings, shared by the rule families:
@@ -129,6 +149,49 @@ class ParsedNote:
     @property
     def path(self) -> str:
         return self.note.path
+
+    @property
+    def body(self) -> NoteBody:
+        body = self._body
+        if body is None:
+            assert self._packed is not None
+            body = self._body = pickle.loads(zlib.decompress(self._packed))
+        return body
+
+    def pack(self) -> None:
+        """Hold the body only as compressed bytes until a stage reads it again (`body` unpacks it).
+
+        A one-shot read of a big vault would otherwise hold every note's scan from the parse to the
+        rules: the text, its headings, list items and table cells, ~9 KB a note against ~2 KB packed.
+        Pickling is 0.1 ms a note and unpacking a few hundredths; the first pack's bytes serve every
+        later one, since what the stages add to a body afterwards (line texts, masked text) are
+        caches they make again."""
+        if self._packed is None:
+            body = self.body
+            body.scan.forget_masked()
+            body.scan.lines.forget_line_texts()
+            self._packed = zlib.compress(pickle.dumps(body, pickle.HIGHEST_PROTOCOL), 1)
+        self._body = None
+
+    @property
+    def scan(self) -> MarkdownScan:
+        return self.body.scan
+
+    @property
+    def _heading_lines(self) -> list[int]:
+        return self.body.heading_lines
+
+    @property
+    def _heading_paths(self) -> list[tuple[str, ...]]:
+        return self.body.heading_paths
+
+    @property
+    def _list_depth(self) -> dict[int, int]:
+        return self.body.list_depth
+
+    @property
+    def _table_row(self) -> dict[int, int | None]:
+        return self.body.table_row
 
     @property
     def front_matter_data(self) -> dict[str, object]:
@@ -458,15 +521,11 @@ def parse_note(
     parsed = ParsedNote(
         note=note,
         front_matter=fm,
-        scan=scan,
+        _body=NoteBody.of(scan),
         names=names,
         title_names=title_names,
         outline=outline,
         problems=problems,
-        _heading_lines=[h.line for h in scan.headings],
-        _heading_paths=heading_paths(scan.headings),
-        _list_depth={item.line: item.depth for item in scan.list_items},
-        _table_row={row.line: row.row for row in scan.table_rows},
     )
     if outline:
         parsed.outline_entries = _outline_entries(note, scan)
@@ -517,11 +576,21 @@ def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str
 _LINK_SOURCES = {"wiki": "wikilink", "embed": "wikilink", "markdown": "mdlink"}
 
 
-def _local_mentions(parsed: ParsedNote, key_of: Callable[[str], str] | None = None) -> list[Mention]:
-    """Mentions from links, outline entries, the title and front matter, keyed by `key_of`."""
+# (concept key, text as written, line, source): what a `Mention` says before the body gives it context
+MentionSite = tuple[str, str, int, str]
+
+
+def _local_mentions(parsed: ParsedNote) -> list[Mention]:
+    """Mentions from links, outline entries, the title and front matter, before the vault resolution."""
+    return [_mention(parsed, *site) for site in _mention_sites(parsed)]
+
+
+def _mention_sites(parsed: ParsedNote, key_of: Callable[[str], str] | None = None) -> list[MentionSite]:
+    """Where a note mentions concepts (links, outline entries, the title, front matter), keyed by
+    `key_of`; reads the note's names, links and outline entries, not its body."""
     keyer: Callable[[str], str] = key_of or (lambda k: k)
     note = parsed.note
-    mentions: list[Mention] = []
+    sites: list[MentionSite] = []
     seen: set[tuple[str, int, str]] = set()
 
     def add(key: str, text: str, line: int, source: str) -> None:
@@ -531,7 +600,7 @@ def _local_mentions(parsed: ParsedNote, key_of: Callable[[str], str] | None = No
         if (final, line, source) in seen:
             return
         seen.add((final, line, source))
-        mentions.append(_mention(parsed, final, text, line, source))
+        sites.append((final, text, line, source))
 
     for name in parsed.names:
         add(name.key, name.name, 1, "title")
@@ -546,7 +615,7 @@ def _local_mentions(parsed: ParsedNote, key_of: Callable[[str], str] | None = No
     for entry in parsed.outline_entries:
         for name in entry.names:
             add(name.key, name.name, entry.line, entry.source)
-    return mentions
+    return sites
 
 
 # --- reading files --------------------------------------------------------------------------------
@@ -1169,9 +1238,11 @@ def _prose_vocabulary(index: ConceptIndex) -> _ProseVocabulary:
     return _ProseVocabulary(vocabulary, heads_by_tail)
 
 
-def _prose_mentions(parsed: ParsedNote, vocabulary: _ProseVocabulary, index: ConceptIndex) -> list[str]:
+def _prose_mentions(
+    parsed: ParsedNote, vocabulary: _ProseVocabulary, index: ConceptIndex, sites: list[MentionSite]
+) -> list[str]:
     """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note,
-    added to the note's mentions; returns the spellings it counted in the index, in order.
+    added to the note's mention `sites`; returns the spellings it counted in the index, in order.
 
     Candidate tokens are collected with one C-level `findall` (names with two capitals); a spelling
     with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`) was found.
@@ -1185,7 +1256,7 @@ def _prose_mentions(parsed: ParsedNote, vocabulary: _ProseVocabulary, index: Con
     heads_by_tail = vocabulary.heads_by_tail
     for tail in tokens & heads_by_tail.keys():
         tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
-    seen = {m.concept for m in parsed.note.mentions}
+    seen = {site[0] for site in sites}
     hits: list[tuple[int, str, str]] = []
     for token in tokens:
         key = concept_key(token)
@@ -1204,7 +1275,7 @@ def _prose_mentions(parsed: ParsedNote, vocabulary: _ProseVocabulary, index: Con
         seen.add(found)
         index.count_spelling(token)
         counted.append(token)
-        parsed.note.mentions.append(_mention(parsed, found, token, parsed.scan.lines.line_of(start), "text"))
+        sites.append((found, token, parsed.scan.lines.line_of(start), "text"))
     return counted
 
 
@@ -1251,16 +1322,14 @@ class _Resolution:
     notes: dict[str, _ResolvedNote]
 
 
-_RELEASED_SCAN = MarkdownScan(_masked="", lines=LineIndex(""))
+_RELEASED_BODY = NoteBody.of(MarkdownScan(_masked="", lines=LineIndex("")))
 
 
 def _release_scan(parsed: ParsedNote) -> None:
-    """Drop what only the per-note stages read (the text, its lines, links and outline): nothing after
+    """Drop what only the per-note stages read (the body, links by line and outline): nothing after
     the rules reads it (RefD reads the note and `outline`)."""
-    parsed.scan = _RELEASED_SCAN
+    parsed._body, parsed._packed = _RELEASED_BODY, None
     parsed.outline_entries = []
-    parsed._heading_lines, parsed._heading_paths = [], []
-    parsed._list_depth, parsed._table_row = {}, {}
     parsed._links_by_line = None
 
 
@@ -1286,7 +1355,8 @@ def resolve_notes(
     everything is resolved again. The graph is the same either way (tests compare with fresh reads).
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
     before it. `release_scans` (a caller that drops the parsed notes afterwards, without a cache)
-    frees each note's markdown scan once its rules have run (a 10k-note read's peak: 382 -> 323 MB)."""
+    packs each note's body between the stages that read it (`ParsedNote.pack`; the parse packs it
+    first) and frees it once its rules have run (a 10k-note read's peak: 382 -> 323 MB for freeing)."""
     if release_scans and cache is not None:
         raise ValueError("release_scans: a ParseCache keeps the scans of the notes it hands out")
     problems = list(problems or [])
@@ -1390,7 +1460,11 @@ def resolve_notes(
     def reading(parsed: ParsedNote) -> None:
         index.looked = looked.setdefault(parsed.path, set()) if recording else None
 
+    # A note's mentions are made after its rules, from the same unpacked body (their keys are decided
+    # here): until then each is a `MentionSite`, so that a big read's peak, when the rules start,
+    # does not hold every mention with its line text and heading path.
     primary_key = {path: candidate.key for path, candidate in primary_of.items()}
+    sites: dict[str, list[MentionSite]] = {}
     for parsed in parsed_notes:
         before = reused.get(parsed.path)
         if before is not None:
@@ -1399,7 +1473,7 @@ def resolve_notes(
         reading(parsed)
         _final_links(parsed, index, primary_key)
         parsed.note.about = list(dict.fromkeys(index.key_of(k) for k in parsed.note.about if k))
-        parsed.note.mentions = _local_mentions(parsed, index.key_of)
+        sites[parsed.path] = _mention_sites(parsed, index.key_of)
     index.looked = None
     counted: dict[str, list[str]] = {}
     if prose_mentions:
@@ -1413,9 +1487,9 @@ def resolve_notes(
                 counted[parsed.path] = before.counted
             else:
                 reading(parsed)
-                counted[parsed.path] = _prose_mentions(parsed, vocabulary, index)
+                counted[parsed.path] = _prose_mentions(parsed, vocabulary, index, sites[parsed.path])
                 if release_scans:
-                    parsed.scan.forget_masked()  # the rules make it again, one note at a time
+                    parsed.pack()  # the rules unpack it again, one note at a time
         index.looked = None
 
     # 4. the per-note rules, note by note; a reused note's additions to the index are replayed
@@ -1441,6 +1515,8 @@ def resolve_notes(
             ensured[parsed.path] = index.ensure_log or []
             index.ensure_log = None
             parsed._rule_state = None  # only the rules read it
+            if parsed.path in sites:  # else: its mentions are those of its last resolution
+                parsed.note.mentions = [_mention(parsed, *site) for site in sites.pop(parsed.path)]
             if release_scans:
                 _release_scan(parsed)
             if kept is not None and ensured[parsed.path] != kept.notes[parsed.path].ensured:
@@ -1552,9 +1628,12 @@ def _build_concepts(graph: Graph, index: ConceptIndex) -> dict[str, Concept]:
 
 
 def parse_vault(
-    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, cache: ParseCache | None = None
+    root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, cache: ParseCache | None = None, pack: bool = False
 ) -> tuple[list[ParsedNote], list[Problem]]:
-    """Read and parse every note file (no cross-note work); unchanged notes come from `cache`."""
+    """Read and parse every note file (no cross-note work); unchanged notes come from `cache`.
+    `pack` packs each note's body as it is parsed (`ParsedNote.pack`; not with a cache, which keeps them)."""
+    if pack and cache is not None:
+        raise ValueError("pack: a ParseCache keeps the bodies of the notes it hands out")
     problems: list[Problem] = []
     parsed: list[ParsedNote] = []
     if cache is not None:
@@ -1564,8 +1643,8 @@ def parse_vault(
         seen.add(file.path)
         note = read_note_file(file, problems, cache)
         if note is not None:
-            if cache is None:  # not kept for another read: made again when a stage reads it
-                note.scan.forget_masked()
+            if pack:
+                note.pack()
             parsed.append(note)
     if cache is not None:
         cache._keep_only(seen)
@@ -1616,7 +1695,7 @@ def _read(
     if not root.is_dir():
         raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
     with _cyclic_gc_paused():
-        parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache)
+        parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache, pack=release_scans)
         graph, index = resolve_notes(parsed, problems=problems, rules=rules, cache=cache, release_scans=release_scans)
     return graph, parsed, index
 

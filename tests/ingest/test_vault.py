@@ -379,13 +379,30 @@ def test_parse_cache_trusts_an_old_stat_and_reads_a_racy_file_again(tmp_path: Pa
     assert [link.target for link in read_vault(tmp_path, cache=cache).notes["a.md"].links] == ["Beta"]
 
 
-def test_a_read_that_frees_scans_as_it_goes_gives_the_graph_a_read_keeping_them_gives(tmp_path: Path) -> None:
+def test_a_packed_body_unpacks_to_the_same_line_contexts() -> None:
+    text = (
+        "---\ntitle: T\n---\n# T\n\nIntro [[PPO]] and [[GRPO|group]].\n\n## Steps\n\n- one [[A]]\n  - two\n"
+        "    - three [[B]]\n\n> quoted [[C]]\n\n| x | y |\n|---|---|\n| [[D]] | 2 |\n\n### Deep\n\ntext\n"
+    )
+    parsed = parse_note("t.md", text)
+    lines = range(1, parsed.line_count + 1)
+    before = [parsed.context(line) for line in lines]
+    spans, masked = list(parsed.scan.link_spans), parsed.scan.masked
+    parsed.pack()
+    assert parsed._body is None and parsed._packed is not None
+    assert [parsed.context(line) for line in lines] == before  # unpacked on first read
+    assert list(parsed.scan.link_spans) == spans and parsed.scan.masked == masked
+    parsed.pack()  # again: the first pack's bytes serve
+    assert parsed._body is None and [parsed.context(line) for line in lines] == before
+
+
+def test_a_read_that_packs_and_frees_bodies_gives_the_graph_a_read_keeping_them_gives(tmp_path: Path) -> None:
     from bench.generate_vault import generate
 
     root = generate(200, tmp_path / "v200", seed=5)
     kept, parsed, _ = read_vault_parsed(root)
     assert all(p.scan.lines.line_count > 1 for p in parsed)  # read_vault_parsed hands out whole scans
-    released = read_vault(root)  # no cache: each scan is freed after its note's rules
+    released = read_vault(root)  # no cache: bodies packed between stages, freed after their note's rules
     assert released == kept
     assert len(released.relations) > 100 and sum(len(n.mentions) for n in released.notes.values()) > 1000
 
