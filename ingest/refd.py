@@ -21,7 +21,7 @@ at that link's line, so it is retracted with that note.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,42 +35,60 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class LinkGraph:
-    """Concept-level links: which concepts each concept's notes link to, and where."""
+    """Concept-level links among the concepts that have notes (RefD scores no other concept)."""
 
-    out: dict[str, set[str]]  # concept (with notes) -> concepts its notes link to
+    out: dict[str, set[str]]  # concept (with notes) -> concepts (with notes) its notes link to
     where: dict[tuple[str, str], tuple[str, int]]  # (from, to) -> (note path, line) of the first such link
 
 
-def link_graph(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> LinkGraph:
-    out: dict[str, set[str]] = defaultdict(set)
-    where: dict[tuple[str, str], tuple[str, int]] = {}
+def _concept_links(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> Iterator[tuple[str, str, str, int]]:
+    """Each link from a concept's note to another concept that has notes, in note path and link order:
+    (from, to, note path, line)."""
     outline_concepts = {index.key_of(p.note.about[0]) for p in parsed_notes if p.outline and p.note.about}
-    for parsed in sorted(parsed_notes, key=lambda p: p.path):
-        note = parsed.note
-        if not note.about or parsed.outline:
-            continue  # MOCs and roadmaps link to everything: they would make every pair look related
-        source = index.key_of(note.about[0])
-        out.setdefault(source, set())
+    # MOCs and roadmaps link to everything: they would make every pair look related
+    sourced = [
+        (parsed.note, index.key_of(parsed.note.about[0]))
+        for parsed in sorted(parsed_notes, key=lambda p: p.path)
+        if parsed.note.about and not parsed.outline
+    ]
+    with_notes = {source for _, source in sourced} - outline_concepts
+    for note, source in sourced:
         for link in note.links:
-            if link.concept is None or link.kind == "url":
-                continue
             target = link.concept
-            if target == source or target in outline_concepts:
-                continue
-            out[source].add(target)
-            where.setdefault((source, target), (note.path, link.line))
-    return LinkGraph(dict(out), where)
+            if target is not None and target in with_notes and target != source and link.kind != "url":
+                yield source, target, note.path, link.line
+
+
+def link_graph(parsed_notes: Sequence[ParsedNote], index: ConceptIndex, *, locate: bool = True) -> LinkGraph:
+    """The link graph; `locate` False leaves `where` empty (`_first_links` finds what is needed)."""
+    out: dict[str, set[str]] = {}
+    where: dict[tuple[str, str], tuple[str, int]] = {}
+    for source, target, path, line in _concept_links(parsed_notes, index):
+        out.setdefault(source, set()).add(target)
+        if locate:
+            where.setdefault((source, target), (path, line))
+    return LinkGraph(out, where)
+
+
+def _first_links(
+    parsed_notes: Sequence[ParsedNote], index: ConceptIndex, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """`LinkGraph.where` for `pairs` only (a one-shot read need not hold it for every linked pair)."""
+    where: dict[tuple[str, str], tuple[str, int]] = {}
+    for source, target, path, line in _concept_links(parsed_notes, index):
+        if (source, target) in pairs:
+            where.setdefault((source, target), (path, line))
+    return where
 
 
 class _Scores:
-    """RefD for many pairs of one link graph: each concept's neighbours with notes and the concepts
-    (with notes) linking to it are computed once, so a pair costs two set intersections."""
+    """RefD for many pairs of one link graph: the concepts linking to each concept are computed once,
+    so a pair costs two set intersections."""
 
     def __init__(self, graph: LinkGraph) -> None:
-        out = graph.out
-        self.neighbours = {c: {x for x in targets if x in out} for c, targets in out.items()}
+        self.neighbours = graph.out
         linked_from: dict[str, set[str]] = defaultdict(set)
-        for c, targets in out.items():
+        for c, targets in graph.out.items():
             for target in targets:
                 linked_from[target].add(c)
         self.linked_from = dict(linked_from)
@@ -84,6 +102,14 @@ class _Scores:
         first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
         second = b_to_a / len(b_neighbours) if b_neighbours else 0.0
         return first - second, (a_to_b, len(a_neighbours), b_to_a, len(b_neighbours))
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """Every linked pair (a, b), a < b, in sorted order, without holding them all."""
+        for a in sorted(self.neighbours):
+            linked = {b for b in self.neighbours[a] if b > a}
+            linked.update(b for b in self.linked_from.get(a, ()) if b > a)
+            for b in sorted(linked):
+                yield a, b
 
 
 def refd(graph: LinkGraph, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
@@ -135,16 +161,13 @@ class RefdMemo:
         self.reused = False  # the last call reused the scores
 
 
-def _candidates(graph: LinkGraph, settings: RefdSettings) -> list[_Candidate]:
-    out = graph.out
-    pairs: set[tuple[str, str]] = set()
-    for a, targets in out.items():
-        for b in targets:
-            if b in out:
-                pairs.add((a, b) if a < b else (b, a))
+_Scored = tuple[str, str, float, tuple[int, int, int, int]]  # (dependent, required, |score|, counts)
+
+
+def _scored(graph: LinkGraph, settings: RefdSettings) -> list[_Scored]:
     scores = _Scores(graph)
-    found: list[_Candidate] = []
-    for first, second in sorted(pairs):
+    found: list[_Scored] = []
+    for first, second in scores.pairs():
         score, counts = scores.score(first, second)
         if abs(score) < settings.threshold:
             continue
@@ -153,9 +176,17 @@ def _candidates(graph: LinkGraph, settings: RefdSettings) -> list[_Candidate]:
             counts = (counts[2], counts[3], counts[0], counts[1])
         if min(counts[1], counts[3]) < settings.min_links:
             continue
-        located = graph.where.get((dependent, required)) or graph.where.get((required, dependent))
+        found.append((dependent, required, abs(score), counts))
+    return found
+
+
+def _candidates(scored: list[_Scored], where: dict[tuple[str, str], tuple[str, int]]) -> list[_Candidate]:
+    """Each scored pair with the note and line of its first link (a linked pair always has one)."""
+    found: list[_Candidate] = []
+    for dependent, required, score, counts in scored:
+        located = where.get((dependent, required)) or where.get((required, dependent))
         if located is not None:
-            found.append((dependent, required, abs(score), counts, *located))
+            found.append((dependent, required, score, counts, *located))
     return found
 
 
@@ -170,18 +201,19 @@ def refd_relations(
 ) -> list[Relation]:
     """RefD edges for linked concept pairs; a weak signal, so only where the other rules' relations
     (`existing`) do not already order the pair either way — RefD fills gaps, it never argues."""
-    graph = link_graph(parsed_notes, index)
+    made: dict[_Candidate, Relation] = {}
     if memo is None:
-        candidates = _candidates(graph, settings)
-        made: dict[_Candidate, Relation] = {}
+        graph = link_graph(parsed_notes, index, locate=False)
+        scored = _scored(graph, settings)
+        del graph  # the link sets are the biggest thing a one-shot read holds here
+        pairs = {(d, r) for d, r, _, _ in scored} | {(r, d) for d, r, _, _ in scored}
+        candidates = _candidates(scored, _first_links(parsed_notes, index, pairs))
     else:
-        out = graph.out
-        among_notes = {c: {t for t in targets if t in out} for c, targets in out.items()}
-        where = {pair: place for pair, place in graph.where.items() if pair[1] in out}
-        inputs = (among_notes, where, settings)  # all the scores are a function of
+        graph = link_graph(parsed_notes, index)
+        inputs = (graph.out, graph.where, settings)  # all the scores are a function of
         memo.reused = memo.inputs == inputs
         if not memo.reused:
-            memo.inputs, memo.candidates, memo.made = inputs, _candidates(graph, settings), {}
+            memo.inputs, memo.candidates, memo.made = inputs, _candidates(_scored(graph, settings), graph.where), {}
         candidates, made = memo.candidates, memo.made
     requires = _requires_graph(existing)
     relations: list[Relation] = []

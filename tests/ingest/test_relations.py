@@ -501,6 +501,9 @@ def test_refd_gives_weak_prerequisites_from_link_statistics() -> None:
     for r in refd:
         assert r.type is PRE and r.confidence == RULES_BY_NAME["statistics.refd"].confidence
         assert r.evidence.startswith("RefD(") and r.note in graph.notes
+        # attributed to the dependent's note, at its first link to what it requires
+        assert graph.notes[r.note].about[0] == r.target
+        assert r.line == next(link.line for link in graph.notes[r.note].links if link.concept == r.source)
     edges = {(r.source, r.target) for r in refd}
     basics = [index.resolve(n) for n in ("Calculus", "Gradient", "Jacobian", "Vectors")]
     backprop = index.resolve("Backprop")
