@@ -88,11 +88,12 @@ def mask_non_markdown(text: str) -> str:
 class LineIndex:
     """Maps character offsets to 1-based line numbers and back, for one text."""
 
-    __slots__ = ("_lines", "_starts", "_text")
+    __slots__ = ("_lines", "_starts", "_stripped", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._lines: dict[int, str] = {}  # line texts handed out, so mentions and evidence share one copy
+        self._lines: dict[int, str] = {}  # line texts handed out, so that readers share one copy
+        self._stripped: dict[int, str] = {}  # the same, stripped: mentions and relations keep them as evidence
         # Line start offsets: running sum of (line length + 1), all in C.
         # An array, not a list: 8 bytes a line instead of a pointer plus an int object (kept per note).
         self._starts = array("q", accumulate(map((1).__add__, map(len, text.split("\n")[:-1])), initial=0))
@@ -107,7 +108,15 @@ class LineIndex:
 
     def forget_line_texts(self) -> None:
         """Drop the line texts handed out so far (copies of the text's lines; made again when asked)."""
-        self._lines = {}
+        self._lines, self._stripped = {}, {}
+
+    def evidence(self, line: int) -> str:
+        """`line_text(line)` without surrounding whitespace, one copy per line for all its mentions and
+        relations (a big graph holds ~100k of them)."""
+        known = self._stripped.get(line)
+        if known is None:
+            known = self._stripped[line] = self.line_text(line).strip()
+        return known
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self._starts, offset)

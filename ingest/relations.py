@@ -279,7 +279,7 @@ class _NoteReader:
             return
         self._seen.add(identity)
         if evidence is None:
-            evidence = self.parsed.line_text(line).strip() if line else ""
+            evidence = self.parsed.scan.lines.evidence(line) if line else ""
         self.relations.append(
             Relation(
                 type=kind,

@@ -569,7 +569,7 @@ def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str
         heading_path=parsed.heading_path_at(line),
         list_depth=parsed._list_depth.get(line, 0),
         table_row=parsed._table_row.get(line),
-        line_text=parsed.line_text(line),
+        line_text=parsed.scan.lines.evidence(line),
     )
 
 
@@ -1326,9 +1326,12 @@ _RELEASED_BODY = NoteBody.of(MarkdownScan(_masked="", lines=LineIndex("")))
 
 
 def _release_scan(parsed: ParsedNote) -> None:
-    """Drop what only the per-note stages read (the body, links by line and outline): nothing after
-    the rules reads it (RefD reads the note and `outline`)."""
+    """Drop what only the per-note stages read (the body, the front matter's text and key lines,
+    links by line, outline entries): nothing after the rules reads it (RefD reads the note and
+    `outline`; the front matter's data is the note's)."""
     parsed._body, parsed._packed = _RELEASED_BODY, None
+    fm = parsed.front_matter
+    parsed.front_matter = FrontMatter(data=fm.data, format=fm.format, end=fm.end, first_line=fm.first_line)
     parsed.outline_entries = []
     parsed._links_by_line = None
 

@@ -54,7 +54,7 @@ class Mention:
     heading_path: tuple[str, ...] = ()  # headings above the mention, outermost first
     list_depth: int = 0  # 0 = not in a list, 1 = top-level item, ...
     table_row: int | None = None  # 0-based data row index when inside a table
-    line_text: str = ""  # the whole source line, for evidence
+    line_text: str = ""  # the whole source line (without surrounding whitespace), for evidence
 
 
 @dataclass(frozen=True, slots=True)
