@@ -559,8 +559,10 @@ def _link_name(link: Link) -> str | None:
     return base if concept_key(base) and not is_boilerplate(base) else None
 
 
-def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str) -> Mention:
+def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str, context: bool = True) -> Mention:
     # the text interned: the same few names are mentioned all over a vault, for as long as its graph lives
+    if not context:
+        return Mention(concept=concept, text=intern(text), line=line, source=source)
     return Mention(
         concept=concept,
         text=intern(text),
@@ -1279,10 +1281,14 @@ def _prose_mentions(
     return counted
 
 
-def _rules_signature(rules: Sequence[RelationRule], prose_mentions: bool) -> tuple[object, ...]:
+def _rules_signature(rules: Sequence[RelationRule], prose_mentions: bool, mention_context: bool) -> tuple[object, ...]:
     """What decides a resolution besides the notes. A `TypedRule` is made afresh from its config for
     each run, so it counts by its name and config; other rules (functions) by identity."""
-    return (prose_mentions, *((r.__name__, r.config) if isinstance(r, TypedRule) else r for r in rules))
+    return (
+        prose_mentions,
+        mention_context,
+        *((r.__name__, r.config) if isinstance(r, TypedRule) else r for r in rules),
+    )
 
 
 def _primary(parsed: ParsedNote) -> tuple[str, str] | None:
@@ -1344,6 +1350,7 @@ def resolve_notes(
     prose_mentions: bool = True,
     cache: ParseCache | None = None,
     release_scans: bool = False,
+    mention_context: bool = True,
 ) -> tuple[Graph, ConceptIndex]:
     """The vault-wide stage: resolve links to notes, decide concepts, run relation rules.
 
@@ -1359,12 +1366,14 @@ def resolve_notes(
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
     before it. `release_scans` (a caller that drops the parsed notes afterwards, without a cache)
     packs each note's body between the stages that read it (`ParsedNote.pack`; the parse packs it
-    first) and frees it once its rules have run (a 10k-note read's peak: 382 -> 323 MB for freeing)."""
+    first) and frees it once its rules have run (a 10k-note read's peak: 382 -> 323 MB for freeing).
+    `mention_context` False leaves each `Mention`'s context (heading path, list depth, table row,
+    line text) at its defaults, for a caller that keeps only which concept is mentioned where."""
     if release_scans and cache is not None:
         raise ValueError("release_scans: a ParseCache keeps the scans of the notes it hands out")
     problems = list(problems or [])
     rule_list = default_rules() if rules is None else list(rules)
-    signature = _rules_signature(rule_list, prose_mentions)
+    signature = _rules_signature(rule_list, prose_mentions, mention_context)
     paths = [p.path for p in parsed_notes]
     kept = cache._resolution if cache is not None else None
     if kept is not None and (kept.signature != signature or kept.paths != paths):
@@ -1519,7 +1528,7 @@ def resolve_notes(
             index.ensure_log = None
             parsed._rule_state = None  # only the rules read it
             if parsed.path in sites:  # else: its mentions are those of its last resolution
-                parsed.note.mentions = [_mention(parsed, *site) for site in sites.pop(parsed.path)]
+                parsed.note.mentions = [_mention(parsed, *site, mention_context) for site in sites.pop(parsed.path)]
             if release_scans:
                 _release_scan(parsed)
             if kept is not None and ensured[parsed.path] != kept.notes[parsed.path].ensured:
@@ -1694,12 +1703,20 @@ def _read(
     rules: Sequence[RelationRule] | None,
     cache: ParseCache | None,
     release_scans: bool,
+    mention_context: bool = True,
 ) -> tuple[Graph, list[ParsedNote], ConceptIndex]:
     if not root.is_dir():
         raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
     with _cyclic_gc_paused():
         parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache, pack=release_scans)
-        graph, index = resolve_notes(parsed, problems=problems, rules=rules, cache=cache, release_scans=release_scans)
+        graph, index = resolve_notes(
+            parsed,
+            problems=problems,
+            rules=rules,
+            cache=cache,
+            release_scans=release_scans,
+            mention_context=mention_context,
+        )
     return graph, parsed, index
 
 
@@ -1709,14 +1726,24 @@ def read_vault(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     rules: Sequence[RelationRule] | None = None,
     cache: ParseCache | None = None,
+    mention_context: bool = True,
 ) -> Graph:
     """A vault directory in, a `Graph` out: notes, concepts, relations, problems.
     `rules` defaults to `default_rules()` (the outline rule plus `ingest.relations.RULES`).
     `cache`, a `ParseCache` the caller keeps across reads of the same vault, skips decoding and
-    parsing the notes whose bytes did not change; the result is the same as without it."""
+    parsing the notes whose bytes did not change; the result is the same as without it.
+    `mention_context` False leaves out what a mention's context is (heading path, list depth, table
+    row, line text): ~30 MB per 10k notes a caller that does not read it need not hold."""
     # Without a cache nobody reads the parsed notes afterwards: their scans can go as the rules finish.
     release = cache is None
-    return _read(Path(root), max_file_bytes=max_file_bytes, rules=rules, cache=cache, release_scans=release)[0]
+    return _read(
+        Path(root),
+        max_file_bytes=max_file_bytes,
+        rules=rules,
+        cache=cache,
+        release_scans=release,
+        mention_context=mention_context,
+    )[0]
 
 
 __all__ = [

@@ -77,12 +77,13 @@ def read_vault_with_config(
     relations_config: Path | None = None,
     cache: ParseCache | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    mention_context: bool = True,
 ) -> Graph:
     """Read the vault under its relations config: `relations_config` if given, else the vault's own
     `kg-relations.toml`, else the built-in table. A bad config file raises `RelationsConfigError` naming it,
-    before any note is read."""
+    before any note is read. `mention_context`: see `read_vault`."""
     rules = read_relations_rules(root, relations_config)
-    return read_vault(root, rules=rules, cache=cache, max_file_bytes=max_file_bytes)
+    return read_vault(root, rules=rules, cache=cache, max_file_bytes=max_file_bytes, mention_context=mention_context)
 
 
 def ingest_vault(
@@ -105,7 +106,8 @@ def ingest_vault(
     `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
     later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`)."""
     started = time.perf_counter()
-    graph = read_vault_with_config(root, relations_config=relations_config, cache=cache)
+    # The store keeps which concepts a note mentions and on which lines, not each mention's context.
+    graph = read_vault_with_config(root, relations_config=relations_config, cache=cache, mention_context=False)
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
     report = VaultSync(driver, database).sync(

@@ -413,3 +413,24 @@ def test_scans_are_not_freed_under_a_parse_cache(tmp_path: Path) -> None:
     parsed, problems = parse_vault(BASIC)
     with pytest.raises(ValueError, match="release_scans"):
         resolve_notes(parsed, problems=problems, cache=ParseCache(), release_scans=True)
+
+
+def test_a_read_without_mention_context_keeps_which_concept_is_mentioned_where(tmp_path: Path) -> None:
+    from bench.generate_vault import generate
+    from ingest.vault import ParseCache
+
+    root = generate(120, tmp_path / "v120", seed=3)
+    full = read_vault(root)
+    lean = read_vault(root, mention_context=False)
+    assert lean.relations == full.relations and lean.concepts == full.concepts
+    for path, note in full.notes.items():
+        mentions = lean.notes[path].mentions
+        assert [(m.concept, m.text, m.line, m.source) for m in mentions] == [
+            (m.concept, m.text, m.line, m.source) for m in note.mentions
+        ]
+        assert all(m.heading_path == () and m.line_text == "" and m.table_row is None for m in mentions)
+    assert any(m.heading_path and m.line_text for n in full.notes.values() for m in n.mentions)
+    # a ParseCache's kept resolution is not reused for a read that asks for the other kind
+    cache = ParseCache()
+    assert read_vault(root, cache=cache, mention_context=False) == lean
+    assert read_vault(root, cache=cache) == full
