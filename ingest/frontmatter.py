@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from sys import intern
 from typing import Any
 
 import yaml
@@ -200,7 +201,7 @@ def split_front_matter(text: str) -> FrontMatter:
         loaded = _bounded_values(loaded, result)
     data: dict[str, object] = {}
     for key, value in loaded.items():
-        name = str(key)
+        name = intern(str(key))  # `title`, `tags`, … in every note, for as long as its graph lives
         data[name] = _json_safe(value if isinstance(value, str) else _unwrap_unquoted_links(name, value, result))
     result.data = data
     return result

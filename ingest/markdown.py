@@ -305,7 +305,7 @@ def normalise_tag(raw: str) -> str | None:
     tag = raw.strip().lstrip("#").strip("/-").casefold()
     if not tag or P.ALL_DIGITS.match(tag):
         return None
-    return tag
+    return intern(tag)  # a vault's few tags are on every note, for as long as its graph lives
 
 
 def find_tags(masked: str, taken: list[tuple[int, int]]) -> list[tuple[str, int]]:

@@ -27,7 +27,7 @@ from ingest.relation_rules import (
 )
 from ingest.relations import RULES, rules_for, rules_for_vault, vault_rules
 from ingest.vault import default_rules, outline_relations, parse_note, read_vault, resolve_notes
-from kg.model import Graph, ProblemKind, RelationType
+from kg.model import Graph, ProblemKind, Relation, RelationType
 
 PRE = RelationType.PREREQUISITE_OF
 VAR = RelationType.VARIANT_OF
@@ -646,3 +646,26 @@ def test_rules_never_fail_and_every_relation_points_into_its_note(parts: list[st
         assert r.line is None or 1 <= r.line <= line_count
         assert 0.0 < r.confidence <= 1.0
         assert r.rule in RULES_BY_NAME or r.rule.startswith("outline.")
+
+
+_RELATIONS = st.builds(
+    Relation,
+    type=st.sampled_from([PRE, RelationType.PART_OF]),
+    source=st.sampled_from(["a", "b"]),
+    target=st.sampled_from(["c", "d"]),
+    confidence=st.sampled_from([0.5, 0.9]),
+    rule=st.sampled_from(["r1", "r2"]),
+    note=st.sampled_from(["n1.md", "n2.md", "n3.md"]),
+    line=st.sampled_from([1, 2, None]),
+    evidence=st.sampled_from(["x", "y"]),
+)
+
+
+@given(st.lists(_RELATIONS, max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_deduplicating_note_by_note_keeps_what_deduplicating_at_once_keeps(relations: list[Relation]) -> None:
+    from ingest.relations import _dedupe_by_note, dedupe
+
+    assert _dedupe_by_note(relations) == dedupe(relations)  # split notes: the fallback
+    grouped = sorted(relations, key=lambda r: r.note)  # as the per-note rules give them
+    assert _dedupe_by_note(grouped) == dedupe(grouped)
