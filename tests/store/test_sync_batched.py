@@ -285,3 +285,28 @@ def test_each_transaction_commits_only_while_the_lease_is_this_runs(
     assert 0 < notes < len(old.notes)  # the first transaction only
     assert sync.sync(VAULT, "/vault", old).finished_incomplete
     assert neo4j_driver.execute_query("MATCH (n:Note) RETURN count(n) AS c").records[0]["c"] == len(old.notes)
+
+
+def test_a_sync_leaves_no_rows_for_the_cyclic_collector(
+    neo4j_driver: Driver, clean_db: None, vaults: tuple[Graph, Graph]
+) -> None:
+    # The driver's results hold their parameters in reference cycles; a big graph makes full
+    # collections rare, so rows they held would pile up across the transactions of a big sync.
+    import gc
+
+    old, _ = vaults
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        report = VaultSync(neo4j_driver, max_tx_rows=TINY_MAX_TX_ROWS).sync(VAULT, "/vault", old)
+        assert report.transactions > 3
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        rows = [o for o in gc.garbage if isinstance(o, dict) and ("note" in o or "note_uid" in o or "digest" in o)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert rows == []
