@@ -24,6 +24,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from sys import intern
@@ -108,6 +109,9 @@ class OutlineEntry:
     depth: int  # heading level, or list depth
 
 
+_NO_LINKS_OUTSIDE: frozenset[tuple[int, str]] = frozenset()
+
+
 @dataclass(slots=True)
 class NoteBody:
     """A note body's scan and the per-line context derived from it (what the per-note stages read)."""
@@ -141,7 +145,8 @@ class ParsedNote:
     problems: list[Problem] = field(default_factory=list)
     _packed: bytes | None = None  # the body, pickled and compressed, once `pack` has run
     _links_by_line: dict[int, list[Link]] | None = None
-    outside_links: set[tuple[int, str]] = field(default_factory=set)  # (line, target) of links out of the vault
+    # (line, target) of links out of the vault; one shared empty set until there is one (most notes)
+    outside_links: AbstractSet[tuple[int, str]] = _NO_LINKS_OUTSIDE
     # What the relation rules derive from the final links and headings, shared by the rule families:
     # (the links it was built from, line -> [(start, end, link)], heading parents).
     _rule_state: tuple[list[Link], dict[int, list[tuple[int, int, Link]]], list[int | None]] | None = None
@@ -788,7 +793,7 @@ def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
         note=replace(note, links=list(note.links), about=list(note.about), mentions=list(note.mentions)),
         _links_by_line=None,
         _rule_state=None,
-        outside_links=set(),
+        outside_links=_NO_LINKS_OUTSIDE,
     )
 
 
@@ -966,7 +971,7 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
                         link.line,
                     )
                 )
-                parsed.outside_links.add((link.line, link.target))
+                parsed.outside_links = parsed.outside_links | {(link.line, link.target)}
                 resolved.append(link)
                 continue
             if path is None and link.kind == "embed":
@@ -987,7 +992,7 @@ def _resolve_links(parsed: ParsedNote, resolver: NoteResolver, problems: list[Pr
                         link.line,
                     )
                 )
-                parsed.outside_links.add((link.line, link.target))
+                parsed.outside_links = parsed.outside_links | {(link.line, link.target)}
                 resolved.append(link)
                 continue
             path = resolver.wiki(target, parsed.path)
@@ -1445,7 +1450,8 @@ def resolve_notes(
             link_problems[parsed.path] = reused[parsed.path].link_problems
         elif parsed.path not in link_problems:
             resolve_links(parsed)
-        problems.extend(link_problems[parsed.path])
+        # what only a kept resolution reads goes as it is used (per-note lists: MBs of a big read)
+        problems.extend(link_problems[parsed.path] if recording else link_problems.pop(parsed.path))
     if kept is None:
         if cache is not None:
             cache.index_rebuilt = True
@@ -1499,7 +1505,9 @@ def resolve_notes(
                 counted[parsed.path] = before.counted
             else:
                 reading(parsed)
-                counted[parsed.path] = _prose_mentions(parsed, vocabulary, index, sites[parsed.path])
+                spellings = _prose_mentions(parsed, vocabulary, index, sites[parsed.path])
+                if recording:
+                    counted[parsed.path] = spellings
                 if release_scans:
                     parsed.pack()  # the rules unpack it again, one note at a time
         index.looked = None
@@ -1524,7 +1532,8 @@ def resolve_notes(
             reading(parsed)
             index.ensure_log = [] if recording else None
             made = [relation for rule in rule_list for relation in rule(parsed, index)]
-            ensured[parsed.path] = index.ensure_log or []
+            if recording:
+                ensured[parsed.path] = index.ensure_log or []
             index.ensure_log = None
             parsed._rule_state = None  # only the rules read it
             if parsed.path in sites:  # else: its mentions are those of its last resolution
@@ -1535,7 +1544,8 @@ def resolve_notes(
                 ensure_delta.update(
                     concept_key(name) for name in set(ensured[parsed.path]) ^ set(kept.notes[parsed.path].ensured)
                 )
-        by_note[parsed.path] = made
+        if recording:
+            by_note[parsed.path] = made
         relations.extend(made)
     index.looked = None
     relations_config = config_of(rule_list)
