@@ -134,6 +134,14 @@ class NoteBody:
             table_row={row.line: row.row for row in scan.table_rows},
         )
 
+    def heading_path_at(self, line: int) -> tuple[str, ...]:
+        """The headings above `line`, outermost first (a heading's own line: those above it)."""
+        i = bisect.bisect_right(self.heading_lines, line) - 1
+        if i < 0:
+            return ()
+        path = self.heading_paths[i]
+        return path[:-1] if self.heading_lines[i] == line else path
+
 
 @dataclass(slots=True)
 class ParsedNote:
@@ -159,10 +167,12 @@ class ParsedNote:
 
     @property
     def body(self) -> NoteBody:
-        body = self._body
-        if body is None:
-            assert self._packed is not None
-            body = self._body = pickle.loads(lz4.block.decompress(self._packed))
+        return self._body or self._unpack()
+
+    def _unpack(self) -> NoteBody:
+        assert self._packed is not None
+        body: NoteBody = pickle.loads(lz4.block.decompress(self._packed))
+        self._body = body
         return body
 
     def pack(self) -> None:
@@ -183,23 +193,23 @@ class ParsedNote:
 
     @property
     def scan(self) -> MarkdownScan:
-        return self.body.scan
+        return (self._body or self._unpack()).scan
 
     @property
     def _heading_lines(self) -> list[int]:
-        return self.body.heading_lines
+        return (self._body or self._unpack()).heading_lines
 
     @property
     def _heading_paths(self) -> list[tuple[str, ...]]:
-        return self.body.heading_paths
+        return (self._body or self._unpack()).heading_paths
 
     @property
     def _list_depth(self) -> dict[int, int]:
-        return self.body.list_depth
+        return (self._body or self._unpack()).list_depth
 
     @property
     def _table_row(self) -> dict[int, int | None]:
-        return self.body.table_row
+        return (self._body or self._unpack()).table_row
 
     @property
     def front_matter_data(self) -> dict[str, object]:
@@ -210,14 +220,10 @@ class ParsedNote:
         return self.scan.lines.line_count
 
     def line_text(self, line: int) -> str:
-        return self.scan.lines.line_text(line)
+        return (self._body or self._unpack()).scan.lines.line_text(line)
 
     def heading_path_at(self, line: int) -> tuple[str, ...]:
-        i = bisect.bisect_right(self._heading_lines, line) - 1
-        if i < 0:
-            return ()
-        path = self._heading_paths[i]
-        return path[:-1] if self._heading_lines[i] == line else path
+        return (self._body or self._unpack()).heading_path_at(line)
 
     def links_on(self, line: int) -> tuple[Link, ...]:
         if self._links_by_line is None:
@@ -571,15 +577,16 @@ def _mention(parsed: ParsedNote, concept: str, text: str, line: int, source: str
     # the text interned: the same few names are mentioned all over a vault, for as long as its graph lives
     if not context:
         return Mention(concept=concept, text=intern(text), line=line, source=source)
+    body = parsed.body  # once: ~15 mentions a note
     return Mention(
         concept=concept,
         text=intern(text),
         line=line,
         source=source,
-        heading_path=parsed.heading_path_at(line),
-        list_depth=parsed._list_depth.get(line, 0),
-        table_row=parsed._table_row.get(line),
-        line_text=parsed.scan.lines.evidence(line),
+        heading_path=body.heading_path_at(line),
+        list_depth=body.list_depth.get(line, 0),
+        table_row=body.table_row.get(line),
+        line_text=body.scan.lines.evidence(line),
     )
 
 
@@ -1393,7 +1400,8 @@ def resolve_notes(
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
     before it. `release_scans` (a caller that drops the parsed notes afterwards, without a cache)
     packs each note's body between the stages that read it (`ParsedNote.pack`; the parse packs it
-    first) and frees it once its rules have run (a 10k-note read's peak: 382 -> 323 MB for freeing).
+    first) and frees it once its rules have run (with the rest of the memory work of 2026-12-02, a
+    10k-note read's peak of Python objects went 382 -> 150 MB; BENCHMARKS.md).
     `mention_context` False leaves each `Mention`'s context (heading path, list depth, table row,
     line text) at its defaults, for a caller that keeps only which concept is mentioned where."""
     if release_scans and cache is not None:
