@@ -154,6 +154,9 @@ class ParsedNote:
     outline_entries: list[OutlineEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _packed: bytes | None = None  # the body, pickled and compressed, once `pack` has run
+    # The Latin-script name tokens of its prose (`PROSE_NAME_TOKEN`: GRPO, LoRA, …), interned: the
+    # prose mentions stage unpacks a packed body only for a note whose tokens name a concept.
+    prose_tokens: tuple[str, ...] = ()
     _links_by_line: dict[int, list[Link]] | None = None
     # (line, target) of links out of the vault; one shared empty set until there is one (most notes)
     outside_links: AbstractSet[tuple[int, str]] = _NO_LINKS_OUTSIDE
@@ -536,6 +539,7 @@ def parse_note(
         note=note,
         front_matter=fm,
         _body=NoteBody.of(scan),
+        prose_tokens=tuple(map(intern, sorted(set(P.PROSE_NAME_TOKEN.findall(scan.masked))))),
         names=names,
         title_names=title_names,
         outline=outline,
@@ -1280,27 +1284,33 @@ def _prose_mentions(
     """Latin-script concept names (GRPO, veRL, PPO …) written in plain prose: first use per note,
     added to the note's mention `sites`; returns the spellings it counted in the index, in order.
 
-    Candidate tokens are collected with one C-level `findall` (names with two capitals); a spelling
-    with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`) was found.
-    Only tokens that are concept names are then located in the text."""
-    if not vocabulary.concepts:
+    The candidate tokens (names with two capitals) come from the parse (`ParsedNote.prose_tokens`);
+    a spelling with a lower-case head (`veRL`, `vLLM`) is tried when its capital tail (`RL`, `LLM`)
+    was found. Only tokens that are concept names are then located in the text, so the body is read
+    (unpacked) only for a note that has one."""
+    if not vocabulary.concepts or not parsed.prose_tokens:
         return []
-    masked = parsed.scan.masked
-    tokens = set(P.PROSE_NAME_TOKEN.findall(masked))
-    if not tokens:
-        return []
+    tokens = set(parsed.prose_tokens)
     heads_by_tail = vocabulary.heads_by_tail
-    for tail in tokens & heads_by_tail.keys():
-        tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
+    tails = tokens & heads_by_tail.keys()
+    if tails:
+        masked = parsed.scan.masked
+        for tail in tails:
+            tokens.update(spelling for spelling in heads_by_tail[tail] if spelling in masked)
     seen = set(sites.concepts)
-    hits: list[tuple[int, str, str]] = []
+    named: list[tuple[str, str]] = []  # (token, concept) to locate
     for token in tokens:
         key = concept_key(token)
         if index.looked is not None:
             index.looked.add(key)
         found = vocabulary.concepts.get(key)
-        if found is None or found in seen:
-            continue
+        if found is not None and found not in seen:
+            named.append((token, found))
+    if not named:
+        return []
+    masked = parsed.scan.masked
+    hits: list[tuple[int, str, str]] = []
+    for token, found in named:
         start = _first_standalone(masked, token)
         if start >= 0:
             hits.append((start, token, found))
