@@ -170,7 +170,7 @@ class ParsedNote:
 
     @property
     def body(self) -> NoteBody:
-        return self._body or self._unpack()
+        return self._body or self._unpack()  # the accessors below repeat this: ~50 calls a note, no hop
 
     def _unpack(self) -> NoteBody:
         assert self._packed is not None
@@ -1380,8 +1380,7 @@ def _release_scan(parsed: ParsedNote) -> None:
     links by line, outline entries): nothing after the rules reads it (RefD reads the note and
     `outline`; the front matter's data is the note's)."""
     parsed._body, parsed._packed = _RELEASED_BODY, None
-    fm = parsed.front_matter
-    parsed.front_matter = FrontMatter(data=fm.data, format=fm.format, end=fm.end, first_line=fm.first_line)
+    parsed.front_matter = replace(parsed.front_matter, raw="", problems=[], _key_lines=None)
     parsed.outline_entries = []
     parsed._links_by_line = None
 
