@@ -78,12 +78,15 @@ def read_vault_with_config(
     cache: ParseCache | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     mention_context: bool = True,
+    jobs: int | None = None,
 ) -> Graph:
     """Read the vault under its relations config: `relations_config` if given, else the vault's own
     `kg-relations.toml`, else the built-in table. A bad config file raises `RelationsConfigError` naming it,
-    before any note is read. `mention_context`: see `read_vault`."""
+    before any note is read. `mention_context`, `jobs`: see `read_vault`."""
     rules = read_relations_rules(root, relations_config)
-    return read_vault(root, rules=rules, cache=cache, max_file_bytes=max_file_bytes, mention_context=mention_context)
+    return read_vault(
+        root, rules=rules, cache=cache, max_file_bytes=max_file_bytes, mention_context=mention_context, jobs=jobs
+    )
 
 
 def ingest_vault(
@@ -97,6 +100,7 @@ def ingest_vault(
     cache: ParseCache | None = None,
     digests: NoteDigests | None = None,
     fingerprint: str | None = None,
+    jobs: int | None = None,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -104,10 +108,13 @@ def ingest_vault(
     re-parsing and re-resolving the notes an edit did not touch, and digesting them again for the
     sync; a bad relations config raises `RelationsConfigError` before anything is written.
     `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
-    later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`)."""
+    later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`).
+    `jobs`: processes that read and parse the notes (`ingest.vault.read_vault`)."""
     started = time.perf_counter()
     # The store keeps which concepts a note mentions and on which lines, not each mention's context.
-    graph = read_vault_with_config(root, relations_config=relations_config, cache=cache, mention_context=False)
+    graph = read_vault_with_config(
+        root, relations_config=relations_config, cache=cache, mention_context=False, jobs=jobs
+    )
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
     report = VaultSync(driver, database).sync(

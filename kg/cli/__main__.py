@@ -2,4 +2,5 @@
 
 from kg.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker (`kg ingest --jobs`) imports this module too; it must not run kg
+    main()

@@ -30,6 +30,18 @@ RelationsConfigOption = Annotated[
 ]
 
 
+# `--jobs`, shared by the commands that read a vault (ingest, export).
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="Processes that read and parse notes. Default: one per CPU when 1,000 or more notes need parsing.",
+    ),
+]
+
+
 def load_settings() -> Settings:
     return Settings()
 

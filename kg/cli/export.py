@@ -16,7 +16,7 @@ import typer
 from ingest.export import write_graph
 from ingest.vault import DEFAULT_MAX_FILE_BYTES
 from kg.cli.app import app
-from kg.cli.common import EXIT_DATA_ERROR, RelationsConfigOption, fail, load_settings
+from kg.cli.common import EXIT_DATA_ERROR, JobsOption, RelationsConfigOption, fail, load_settings
 from kg.pipeline import RelationsConfigError, read_vault_with_config
 
 
@@ -38,6 +38,7 @@ def export(
         int, typer.Option("--max-file-bytes", help="Notes larger than this are skipped and reported.", min=1)
     ] = DEFAULT_MAX_FILE_BYTES,
     relations_config: RelationsConfigOption = None,
+    jobs: JobsOption = None,
 ) -> None:
     """Read VAULT into a graph of notes, concepts and relations and write it out; nothing is stored."""
     root = vault.expanduser()
@@ -47,7 +48,9 @@ def export(
         raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
     relations_config = relations_config or load_settings().relations_config
     try:
-        graph = read_vault_with_config(root, relations_config=relations_config, max_file_bytes=max_file_bytes)
+        graph = read_vault_with_config(
+            root, relations_config=relations_config, max_file_bytes=max_file_bytes, jobs=jobs
+        )
     except RelationsConfigError as exc:  # a bad relations config: the message names the file and the key
         raise fail(str(exc), EXIT_DATA_ERROR) from None
     if output is None:

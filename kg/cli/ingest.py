@@ -26,6 +26,7 @@ from kg.cli.common import (
     EXIT_DATA_ERROR,
     EXIT_TEMPFAIL,
     EXIT_UNAVAILABLE,
+    JobsOption,
     RelationsConfigOption,
     connect,
     fail,
@@ -64,6 +65,7 @@ def _run_once(
     config: Path | None,
     interactive: bool,
     fingerprint: str | None,
+    jobs: int | None,
 ) -> IngestResult:
     if not interactive:
         return ingest_vault(
@@ -73,6 +75,7 @@ def _run_once(
             vault_name=vault_name,
             relations_config=config,
             fingerprint=fingerprint,
+            jobs=jobs,
         )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -93,6 +96,7 @@ def _run_once(
             progress=progress,
             relations_config=config,
             fingerprint=fingerprint,
+            jobs=jobs,
         )
 
 
@@ -131,6 +135,7 @@ def ingest(
             help="Read the whole vault even when its files (names, sizes, mtimes) are as at the last ingest.",
         ),
     ] = False,
+    jobs: JobsOption = None,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes
     nothing, and when no file's name, size or mtime changed since the last ingest it reads nothing either."""
@@ -168,7 +173,7 @@ def ingest(
                     f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
                 )
                 return
-            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint)
+            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs)
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad
@@ -195,7 +200,7 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock)
+    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs)
 
 
 def _run_forever(
@@ -206,6 +211,7 @@ def _run_forever(
     interval: float | None,
     debounce_s: float,
     break_lock: bool,
+    jobs: int | None,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time)."""
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
@@ -230,6 +236,7 @@ def _run_forever(
                         relations_config=config,
                         cache=cache,
                         digests=digests,
+                        jobs=jobs,
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")

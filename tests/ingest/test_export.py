@@ -112,3 +112,26 @@ def test_graphml_reads_back_with_networkx(graph: Graph, tmp_path: Path) -> None:
         if data.get("type") == "PART_OF" and data.get("rule") == "outline.list"
     ]
     assert part_of and all(0 < data["confidence"] < 1 for data in part_of)
+
+
+def test_cli_export_reads_in_several_processes_to_the_same_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bench.generate_vault import generate
+
+    vault = generate(250, tmp_path / "v250", seed=4)  # three chunks of notes: two processes take part
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "kg.cli", "export", str(vault), "--jobs", jobs, "--output", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and len(json.loads(outputs[0])["relations"]) > 100
+    zero = CliRunner().invoke(app, ["export", str(vault), "--jobs", "0"])
+    assert zero.exit_code == 2 and "--jobs" in zero.output
