@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ingest.vault import NoteFile, _FileRead
+    from ingest.vault import NoteFile, NoteFileRead
 
 CHUNK_NOTES = 100  # notes per task: big enough that a task's overhead is small, small enough to even out
 AHEAD = 2  # chunks handed to a worker before it returns one: it never waits for the next
@@ -59,14 +59,14 @@ def serve() -> None:
     """A worker: read (chunk number, files, pack) tasks from stdin, answer (chunk number, reads) on
     stdout, or (chunk number, None) when reading them raised (the reader reads them again itself and
     meets the error there)."""
-    from ingest.vault import _read_files
+    from ingest.vault import read_note_files
 
     gc.disable()  # a task's objects all live until it returns them (see `ingest.vault._cyclic_gc_paused`)
     tasks, answers = sys.stdin.buffer, sys.stdout.buffer
     while (task := _read_message(tasks)) is not None:
         number, files, pack = task
         try:
-            reads = _read_files(files, pack)
+            reads = read_note_files(files, pack)
         except Exception:
             reads = None
         _write_message(answers, (number, reads))
@@ -119,19 +119,19 @@ def read_in_parallel(
     *,
     pack: bool,
     processes: int,
-    read_here: Callable[[Sequence[NoteFile], bool], list[_FileRead]] | None = None,
-) -> list[_FileRead]:
+    read_here: Callable[[Sequence[NoteFile], bool], list[NoteFileRead]] | None = None,
+) -> list[NoteFileRead]:
     """Read and parse `files` in `processes` processes: `processes - 1` workers are handed chunks from
     the front (`AHEAD` each at a time) while this process takes chunks from the back, until they meet.
     The reads come back in the files' order and are what reading them one by one gives."""
     if read_here is None:
-        from ingest.vault import _read_files
+        from ingest.vault import read_note_files
 
-        read_here = _read_files
+        read_here = read_note_files
     chunks = [files[i : i + CHUNK_NOTES] for i in range(0, len(files), CHUNK_NOTES)]
     if processes < 2 or len(chunks) < 2:
         return read_here(files, pack)
-    done: list[list[_FileRead] | None] = [None] * len(chunks)
+    done: list[list[NoteFileRead] | None] = [None] * len(chunks)
     inbox: queue.SimpleQueue[tuple[_Worker, Any]] = queue.SimpleQueue()
     workers: list[_Worker] = []
     for _ in range(min(processes - 1, len(chunks) - 1)):
@@ -172,7 +172,7 @@ def read_in_parallel(
     finally:
         for worker in workers:
             worker.stop()
-    reads: list[_FileRead] = []
+    reads: list[NoteFileRead] = []
     for number, chunk in enumerate(done):
         reads.extend(chunk if chunk is not None else read_here(chunks[number], pack))
     return reads

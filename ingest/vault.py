@@ -1722,14 +1722,14 @@ def parse_vault(
     files: list[tuple[NoteFile, int]] = []
     for file in iter_note_files(root, listing, max_file_bytes=max_file_bytes):
         files.append((file, len(listing)))
-    reads: list[_FileRead | None] = [None] * len(files)
+    reads: list[NoteFileRead | None] = [None] * len(files)
     to_parse: list[int] = []  # the files no cache entry answers by size and mtime
     for i, (file, _) in enumerate(files):
         if cache is not None:
             own: list[Problem] = []
             cached = cache._get_unchanged(file, own)
             if cached is not None:
-                reads[i] = _FileRead(cached, own)
+                reads[i] = NoteFileRead(cached, own)
                 continue
         to_parse.append(i)
     processes = _processes_for(jobs, len(to_parse))
@@ -1739,7 +1739,7 @@ def parse_vault(
             note = read_note_file(files[i][0], own, cache)
             if note is not None and pack:
                 note.pack()  # now, not after the loop: every body unpacked at once is the memory it saves
-            reads[i] = _FileRead(note, own)
+            reads[i] = NoteFileRead(note, own)
     else:
         fresh = parallel.read_in_parallel([files[i][0] for i in to_parse], pack=pack, processes=processes)
         for i, fresh_read in zip(to_parse, fresh, strict=True):
@@ -1769,7 +1769,7 @@ PARALLEL_MIN_NOTES = 1000
 
 
 @dataclass(slots=True)
-class _FileRead:
+class NoteFileRead:
     """What reading one note file gave: its parse (None: unreadable or binary) and its problems."""
 
     parsed: ParsedNote | None
@@ -1789,24 +1789,24 @@ def _processes_for(jobs: int | None, notes: int) -> int:
     return max(1, min(jobs, -(-notes // parallel.CHUNK_NOTES)))
 
 
-def _read_files(files: Sequence[NoteFile], pack: bool) -> list[_FileRead]:
+def read_note_files(files: Sequence[NoteFile], pack: bool) -> list[NoteFileRead]:
     """Read, decode and parse `files` (a worker's task, or this process's share)."""
-    reads: list[_FileRead] = []
+    reads: list[NoteFileRead] = []
     for file in files:
         own: list[Problem] = []
         read = _read_note_bytes(file, own)
         if read is None:
-            reads.append(_FileRead(None, own))
+            reads.append(NoteFileRead(None, own))
             continue
         raw, content_hash, read_at_ns = read
         parsed = _parse_note_bytes(file.path, raw, content_hash, own)
         if parsed is not None and pack:
             parsed.pack()  # also what crosses back from a worker: ~2.6 KB a note instead of ~9
-        reads.append(_FileRead(parsed, own, content_hash, read_at_ns))
+        reads.append(NoteFileRead(parsed, own, content_hash, read_at_ns))
     return reads
 
 
-def _through_cache(cache: ParseCache, file: NoteFile, read: _FileRead) -> _FileRead:
+def _through_cache(cache: ParseCache, file: NoteFile, read: NoteFileRead) -> NoteFileRead:
     """A worker's read of `file` as `read_note_file` with `cache` would have made it: the cached parse
     when the bytes are those cached, else the new parse, now cached."""
     if read.content_hash is None:
@@ -1814,7 +1814,7 @@ def _through_cache(cache: ParseCache, file: NoteFile, read: _FileRead) -> _FileR
     problems: list[Problem] = []
     cached = cache._get(file, read.content_hash, problems, read.read_at_ns)
     if cached is not None:
-        return _FileRead(cached, problems)
+        return NoteFileRead(cached, problems)
     if read.parsed is not None:
         cache._put(file, read.content_hash, read.parsed, read.problems, read.read_at_ns)
     return read

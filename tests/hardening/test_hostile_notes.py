@@ -29,9 +29,13 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     limit = int(sys.argv[2])
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    import ingest.parallel
     from ingest.vault import read_vault
+    jobs = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    if len(sys.argv) > 4:
+        ingest.parallel.CHUNK_NOTES = int(sys.argv[4])  # many chunks of a few notes: workers take part
     started = time.perf_counter()
-    graph = read_vault(Path(sys.argv[1]))
+    graph = read_vault(Path(sys.argv[1]), jobs=jobs)
     print(json.dumps({
         "seconds": time.perf_counter() - started,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -44,10 +48,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def read_in_child(vault: Path, time_limit_s: float = TIME_LIMIT_S) -> dict[str, Any]:
+def read_in_child(vault: Path, time_limit_s: float = TIME_LIMIT_S, *parallel: int) -> dict[str, Any]:
+    """`parallel`: (jobs, notes per chunk) to read with worker processes, which share the child's limits."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(vault), str(MEMORY_LIMIT_BYTES)],
+        [sys.executable, "-c", CHILD, str(vault), str(MEMORY_LIMIT_BYTES), *map(str, parallel)],
         capture_output=True,
         text=True,
         timeout=time_limit_s,
@@ -218,3 +223,8 @@ def test_all_hostile_notes_together_do_not_stop_the_good_ones(vault: Path, outsi
     result = read_in_child(vault)
     assert {"ok.md", "good/GRPO.md"} <= set(result["notes"])
     assert_nothing_from_outside(result)
+    # Read by three processes, two notes per chunk: the hostile notes cross from workers, same read.
+    in_workers = read_in_child(vault, TIME_LIMIT_S, 3, 2)
+    assert {key: in_workers[key] for key in ("notes", "titles", "links", "problems")} == {
+        key: result[key] for key in ("notes", "titles", "links", "problems")
+    }

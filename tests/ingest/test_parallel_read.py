@@ -107,11 +107,11 @@ def test_workers_killed_mid_read_leave_their_chunks_to_the_reader(hostile_vault:
         if not killed:
             time.sleep(1.0)  # the workers have started and been handed their first chunks
             killed.append(_kill_workers())
-        return vault_module._read_files(chunk, pack)
+        return vault_module.read_note_files(chunk, pack)
 
     reads = parallel.read_in_parallel(files, pack=True, processes=3, read_here=read_here)
     assert killed == [2]
-    alone = vault_module._read_files(files, True)
+    alone = vault_module.read_note_files(files, True)
     assert [(r.parsed and r.parsed.note, r.problems) for r in reads] == [
         (r.parsed and r.parsed.note, r.problems) for r in alone
     ]
