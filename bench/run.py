@@ -145,8 +145,8 @@ def worker_ingest(vault: str, uri: str, password: str) -> dict[str, Any]:
         "parse_seconds": result.parse_seconds,
         "sync_seconds": result.report.seconds,
         "maxrss_mb": peak_rss_mb(),
-        # The parse's worker processes, gone before this one's peak (the rules, the sync). Linux's
-        # ru_maxrss of a spawned child starts from this process's RSS when it forked: an upper bound.
+        # The parse's worker processes, gone before this one's peak (the rules, the sync). Linux
+        # carries ru_maxrss across exec, so a child's may start from this process's RSS: an upper bound.
         "parse_workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "imported_rss_mb": imported_rss_mb,  # the interpreter with kg and the driver imported
         "notes": result.report.notes_total,

@@ -2,5 +2,5 @@
 
 from kg.cli import main
 
-if __name__ == "__main__":  # a spawned worker (`kg ingest --jobs`) imports this module too; it must not run kg
+if __name__ == "__main__":  # importing the module (as multiprocessing's spawn does) must not run kg
     main()

@@ -133,5 +133,6 @@ def test_cli_export_reads_in_several_processes_to_the_same_file(tmp_path: Path) 
         assert done.returncode == 0, done.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] and len(json.loads(outputs[0])["relations"]) > 100
-    zero = CliRunner().invoke(app, ["export", str(vault), "--jobs", "0"])
-    assert zero.exit_code == 2 and "--jobs" in zero.output
+    for command in ("export", "ingest"):  # refused before any note is read or Neo4j is asked
+        zero = CliRunner().invoke(app, [command, str(vault), "--jobs", "0"])
+        assert zero.exit_code == 2 and "--jobs" in zero.output, (command, zero.output)
