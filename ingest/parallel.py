@@ -75,7 +75,8 @@ def serve() -> None:
 
 class _Worker:
     def __init__(self, inbox: queue.SimpleQueue[tuple[_Worker, Any]]) -> None:
-        path = [entry or os.getcwd() for entry in sys.path]  # "": the current folder, as the reader sees it
+        # "": the current folder, as the reader sees it; anything but a path (possible in sys.path) is left out
+        path = [os.fspath(entry) or os.getcwd() for entry in sys.path if isinstance(entry, str | os.PathLike)]
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", _WORKER_CODE, *path],
             stdin=subprocess.PIPE,
