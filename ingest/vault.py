@@ -832,30 +832,6 @@ def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
     )
 
 
-def read_note_file(file: NoteFile, problems: list[Problem], cache: ParseCache | None = None) -> ParsedNote | None:
-    """Read one note (one `read`), decode, parse; a bad file becomes a problem, never an exception.
-    With a `cache`, a note whose bytes are unchanged since the last read is neither decoded nor parsed
-    (nor read, when its size and mtime are those it had then)."""
-    if cache is not None:
-        cached = cache._get_unchanged(file, problems)
-        if cached is not None:
-            return cached
-    read = _read_note_bytes(file, problems)
-    if read is None:
-        return None
-    raw, content_hash, read_at_ns = read
-    if cache is not None:
-        cached = cache._get(file, content_hash, problems, read_at_ns)
-        if cached is not None:
-            return cached
-    own: list[Problem] = []  # this file's problems, kept with its cache entry
-    parsed = _parse_note_bytes(file.path, raw, content_hash, own)
-    problems.extend(own)
-    if cache is not None and parsed is not None:
-        cache._put(file, content_hash, parsed, own, read_at_ns)
-    return parsed
-
-
 def _read_note_bytes(file: NoteFile, problems: list[Problem]) -> tuple[bytes, str, int] | None:
     """The file's bytes, their SHA-256 and the clock just before the read; None (a problem) if unreadable."""
     read_at_ns = time.time_ns()
@@ -1733,17 +1709,15 @@ def parse_vault(
                 continue
         to_parse.append(i)
     processes = _processes_for(jobs, len(to_parse))
-    if processes == 1:
-        for i in to_parse:
-            own = []
-            note = read_note_file(files[i][0], own, cache)
-            if note is not None and pack:
-                note.pack()  # now, not after the loop: every body unpacked at once is the memory it saves
-            reads[i] = NoteFileRead(note, own)
+    to_read = [files[i][0] for i in to_parse]
+    if cache is not None and processes == 1:
+        fresh = [_read_through_cache(cache, file) for file in to_read]  # bytes as cached: not parsed again
     else:
-        fresh = parallel.read_in_parallel([files[i][0] for i in to_parse], pack=pack, processes=processes)
-        for i, fresh_read in zip(to_parse, fresh, strict=True):
-            reads[i] = fresh_read if cache is None else _through_cache(cache, files[i][0], fresh_read)
+        fresh = parallel.read_in_parallel(to_read, pack=pack, processes=processes)  # one process: in this one
+        if cache is not None:
+            fresh = [_through_cache(cache, file, read) for file, read in zip(to_read, fresh, strict=True)]
+    for i, fresh_read in zip(to_parse, fresh, strict=True):
+        reads[i] = fresh_read
     problems: list[Problem] = []
     parsed: list[ParsedNote] = []
     shown = 0
@@ -1806,9 +1780,26 @@ def read_note_files(files: Sequence[NoteFile], pack: bool) -> list[NoteFileRead]
     return reads
 
 
+def _read_through_cache(cache: ParseCache, file: NoteFile) -> NoteFileRead:
+    """Read a file whose size and mtime the cache could not vouch for: the cached parse when its bytes
+    are those cached (not decoded or parsed again), else a new parse, now cached."""
+    problems: list[Problem] = []
+    read = _read_note_bytes(file, problems)
+    if read is None:
+        return NoteFileRead(None, problems)
+    raw, content_hash, read_at_ns = read
+    cached = cache._get(file, content_hash, problems, read_at_ns)
+    if cached is not None:
+        return NoteFileRead(cached, problems)
+    parsed = _parse_note_bytes(file.path, raw, content_hash, problems)
+    if parsed is not None:
+        cache._put(file, content_hash, parsed, problems, read_at_ns)
+    return NoteFileRead(parsed, problems)
+
+
 def _through_cache(cache: ParseCache, file: NoteFile, read: NoteFileRead) -> NoteFileRead:
-    """A worker's read of `file` as `read_note_file` with `cache` would have made it: the cached parse
-    when the bytes are those cached, else the new parse, now cached."""
+    """A read parsed before the cache was asked (a worker's) as `_read_through_cache` would have made it:
+    the cached parse when the bytes are those cached, else the new parse, now cached."""
     if read.content_hash is None:
         return read
     problems: list[Problem] = []
