@@ -61,7 +61,7 @@ def serve() -> None:
     meets the error there)."""
     from ingest.vault import read_note_files
 
-    gc.disable()  # a task's objects all live until it returns them (see `ingest.vault._cyclic_gc_paused`)
+    gc.disable()  # a task's objects all live until it returns them (see `ingest.vault.cyclic_gc_paused`)
     tasks, answers = sys.stdin.buffer, sys.stdout.buffer
     while (task := _read_message(tasks)) is not None:
         number, files, pack = task

@@ -1812,7 +1812,7 @@ def _through_cache(cache: ParseCache, file: NoteFile, read: NoteFileRead) -> Not
 
 
 @contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Reading a vault allocates millions of small objects that all live to the end. CPython's cyclic
     collector re-scans every live object at each full collection, which took a quarter of a 10k-note
     read and grows faster than the vault (the superlinear part). The reader makes next to no cycles
@@ -1857,7 +1857,7 @@ def _read(
 ) -> tuple[Graph, list[ParsedNote], ConceptIndex]:
     if not root.is_dir():
         raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         parsed, problems = parse_vault(root, max_file_bytes=max_file_bytes, cache=cache, pack=release_scans, jobs=jobs)
         graph, index = resolve_notes(
             parsed,
@@ -1911,6 +1911,7 @@ __all__ = [
     "ParseCache",
     "ParsedNote",
     "RelationRule",
+    "cyclic_gc_paused",
     "default_rules",
     "outline_relations",
     "parse_note",

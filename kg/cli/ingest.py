@@ -38,6 +38,7 @@ from kg.pipeline import (
     default_vault_name,
     ingest_vault,
     read_relations_rules,
+    small_kept_run,
     unchanged_since_last_ingest,
     vault_fingerprint,
 )
@@ -46,6 +47,9 @@ from kg.settings import Settings
 from kg.store.sync import IngestLockedError, NoteDigests, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
+# Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
+# Neo4j driver leaves (~2k objects a run) are collected, while waiting, after this many of them.
+SMALL_RUNS_PER_COLLECTION = 20
 
 
 def _first_line(exc: BaseException) -> str:
@@ -221,6 +225,7 @@ def _run_forever(
     snapshot = vault_snapshot(root)
     cache = ParseCache()  # notes an edit did not touch are not read, parsed or resolved again
     digests = NoteDigests()  # nor digested again for the sync
+    small_runs = 0  # small runs since the last full collection
     try:
         if break_lock:
             VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
@@ -240,11 +245,13 @@ def _run_forever(
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
-                    if cache.misses + cache.notes_resolved > len(cache) // 10:
+                    small_runs = small_runs + 1 if small_kept_run(cache) else SMALL_RUNS_PER_COLLECTION
+                    if small_runs >= SMALL_RUNS_PER_COLLECTION:
                         # A big read leaves millions of objects the collector has not walked yet: its
                         # first full collection (~1 s at 10k notes) would land in the next, small,
-                        # run. Take it now, while waiting for changes.
+                        # run. Take it now, while waiting for changes (and after some small runs).
                         gc.collect()
+                        small_runs = 0
                     break
                 except RelationsConfigError as exc:  # the relations config was edited into a bad state: wait for a fix
                     _log(f"{exc}; skipping this run, the graph is unchanged")
