@@ -228,3 +228,22 @@ def test_links_to_new_names_extend_the_kept_index(generated: Path, tmp_path: Pat
     assert _same_as_fresh(root, cache) < total and cache.index_rebuilt
     _append(note, "\n\nProse only.\n")
     assert _same_as_fresh(root, cache) == 1 and not cache.index_rebuilt
+
+
+def test_new_names_that_prose_elsewhere_spells(generated: Path, tmp_path: Path) -> None:
+    """A link to a new Latin-script name makes it a prose mention in notes that wrote it before (the
+    kept prose vocabulary is extended, and the notes that read that key resolved again); a new
+    lower-case-head spelling (`qwZQRL`, like `veRL`) can make any note's `ZQRL` a mention."""
+    notes = _notes(generated)
+    _append_to = notes[5].relative_to(generated)
+    root = _copy(generated, tmp_path)
+    _append(root / _append_to, "\n\nWe compare with ZQRL and with XKPO in passing.\n")
+    cache = ParseCache()
+    total = len(read_vault(root, cache=cache).notes)
+    _append(_middle_note(root), "\n\nSee [[ZQRL]], [[Zqrl]] and [[ZQRL]] again.\n")
+    resolved = _same_as_fresh(root, cache)
+    assert 1 < resolved < total and not cache.index_rebuilt  # the edited note and the one that wrote ZQRL
+    mentioned = read_vault(root, cache=cache).notes[_append_to.as_posix()].mentions
+    assert "zqrl" in {m.concept for m in mentioned}
+    _append(_notes(root)[9], "\n\nAlso [[qwXKPO]] and [[Brand New Name]].\n")
+    assert _same_as_fresh(root, cache) == total  # a new head spelling: everything again
