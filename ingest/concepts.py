@@ -629,6 +629,14 @@ def link_target_name(target: str) -> str:
 # --- the vault-wide index -------------------------------------------------------------------------
 
 
+def _counter_copy(counter: Counter[str]) -> Counter[str]:
+    """`Counter(counter)`, 5x faster: `Counter.__init__` goes through `update` and an ABC check, for
+    each of an index's ~50k keys at every copy (a kept re-read copies the index twice)."""
+    copied: Counter[str] = Counter.__new__(Counter)
+    dict.update(copied, counter)
+    return copied
+
+
 class ConceptIndex:
     """Every spelling seen in a vault, and which spellings are one concept.
 
@@ -656,7 +664,7 @@ class ConceptIndex:
         """An independent copy (a frozen index stays frozen): later `ensure` and `count_spelling`
         calls on either leave the other as it was."""
         other = ConceptIndex()
-        other._spellings = {key: Counter(counter) for key, counter in self._spellings.items()}
+        other._spellings = {key: _counter_copy(counter) for key, counter in self._spellings.items()}
         other._anchored = set(self._anchored)
         other._strong = list(self._strong)
         other._weak = list(self._weak)

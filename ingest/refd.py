@@ -21,7 +21,7 @@ at that link's line, so it is retracted with that note.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -128,7 +128,7 @@ def _requires_graph(relations: Sequence[Relation]) -> dict[str, set[str]]:
     return graph
 
 
-def _requires_transitively(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+def _requires_transitively(graph: Mapping[str, Iterable[str]], start: str, goal: str) -> bool:
     seen = {start}
     stack = [start]
     while stack:
@@ -198,9 +198,12 @@ def refd_relations(
     existing: Sequence[Relation] = (),
     *,
     memo: RefdMemo | None = None,
+    requires: Mapping[str, Iterable[str]] | None = None,
 ) -> list[Relation]:
     """RefD edges for linked concept pairs; a weak signal, so only where the other rules' relations
-    (`existing`) do not already order the pair either way — RefD fills gaps, it never argues."""
+    (`existing`) do not already order the pair either way — RefD fills gaps, it never argues.
+    `requires`: dependent -> the concepts `existing` says it requires, when the caller has it already
+    (`ingest.relations.requires_edges`)."""
     made: dict[_Candidate, Relation] = {}
     if memo is None:
         graph = link_graph(parsed_notes, index, locate=False)
@@ -215,7 +218,8 @@ def refd_relations(
         if not memo.reused:
             memo.inputs, memo.candidates, memo.made = inputs, _candidates(_scored(graph, settings), graph.where), {}
         candidates, made = memo.candidates, memo.made
-    requires = _requires_graph(existing)
+    if requires is None:
+        requires = _requires_graph(existing)
     relations: list[Relation] = []
     for candidate in candidates:
         dependent, required, score, counts, note, line = candidate
