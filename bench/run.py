@@ -301,10 +301,13 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
 
     manifest = load_manifest(vault)
     candidates = [str(p) for p in manifest["edit_candidates"]]  # type: ignore[attr-defined]
+    known = [str(t) for t in manifest["targets"]]  # type: ignore[attr-defined]  # concepts with notes
     cache, digests = ParseCache(), NoteDigests()
     ingest_vault(driver, vault, vault_name="bench", jobs=None)  # the database matches the files
-    # one-shot and watch: an edit that links two new concepts; watch-prose: a sentence with no new name
-    modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": [], "watch-prose": []}
+    # one-shot and watch: an edit that links two new concepts (names of its own: up to 2026-12-02 the
+    # watch edit named the concepts the one-shot edits had added, so it linked known names);
+    # watch-known: links to two concepts the vault has notes about; watch-prose: a sentence, no name
+    modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": [], "watch-known": [], "watch-prose": []}
     originals: dict[Path, tuple[bytes, int]] = {}
     try:
         for mode, runs in modes.items():
@@ -317,8 +320,12 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                 with path.open("a", encoding="utf-8") as handle:
                     if mode == "watch-prose":
                         edit = f"More notes {i}, written while reading the paper again."
+                    elif mode == "watch-known":
+                        first, second = known[(2 * i) % len(known)], known[(2 * i + 1) % len(known)]
+                        edit = f"编辑 {i}: now also see [[{first}]] and 基于 [[{second}]]。"
                     else:
-                        edit = f"编辑 {mode} {i}: now also see [[Edited Topic {i}]] and 基于 [[Another Edit {i}]]。"
+                        topic, other = f"Edited Topic {mode} {i}", f"Another Edit {mode} {i}"
+                        edit = f"编辑 {mode} {i}: now also see [[{topic}]] and 基于 [[{other}]]。"
                     handle.write(f"\n\n{edit}\n")
                 started = time.perf_counter()
                 watch = mode.startswith("watch")
@@ -365,8 +372,12 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
         done = subprocess.run(cli, env=env, capture_output=True, text=True, check=True)
         cli_s.append(time.perf_counter() - started)
         log(f"  kg ingest (process): {cli_s[-1]:.2f}s: {done.stderr.strip().splitlines()[-1][:120]}")
-    one_shot, watch, prose = modes["one-shot"], modes["watch"], modes["watch-prose"]
+    one_shot, watch, prose, watch_known = modes["one-shot"], modes["watch"], modes["watch-prose"], modes["watch-known"]
     return {
+        "watch_known_seconds": median([r["seconds"] for r in watch_known]),
+        "watch_known_parse_seconds": median([r["parse"] for r in watch_known]),
+        "watch_known_sync_seconds": median([r["sync"] for r in watch_known]),
+        "watch_known_runs": watch_known,
         "watch_prose_seconds": median([r["seconds"] for r in prose]),
         "watch_prose_parse_seconds": median([r["parse"] for r in prose]),
         "watch_prose_sync_seconds": median([r["sync"] for r in prose]),
@@ -515,9 +526,16 @@ def report(results: dict[str, Any]) -> str:
         )
         if "watch_seconds" in i:
             row(
-                "  same, ParseCache kept (--every/--watch)",
+                "  same, ParseCache kept (--every/--watch), two new concepts",
                 f"{i['watch_seconds']:.2f} s "
                 f"(parse {i['watch_parse_seconds']:.2f} + sync {i['watch_sync_seconds']:.2f})",
+                "goal ≤ 2 s",
+            )
+        if "watch_known_seconds" in i:
+            row(
+                "  same, the edit links two known concepts",
+                f"{i['watch_known_seconds']:.2f} s "
+                f"(parse {i['watch_known_parse_seconds']:.2f} + sync {i['watch_known_sync_seconds']:.2f})",
                 "goal ≤ 2 s",
             )
         if "watch_prose_seconds" in i:

@@ -152,32 +152,76 @@ class RefdMemo:
     The scores depend only on the link graph among concepts that have notes (and on the settings):
     while that stands — a prose edit, a link to a concept without a note — the pairs that pass are
     not scored again; only the check against the other rules' ordering runs, and the relations it
-    keeps are the same objects as last time."""
+    keeps are the same objects as last time. When it changes, only the pairs touching a concept
+    whose links out or in changed are scored again (`_rescored`)."""
 
     def __init__(self) -> None:
         self.inputs: tuple[object, ...] | None = None
         self.candidates: list[_Candidate] = []
         self.made: dict[_Candidate, Relation] = {}
         self.reused = False  # the last call reused the scores
+        self.out: dict[str, set[str]] | None = None  # the last link graph, its pairs `scored`
+        self.settings: RefdSettings | None = None
+        self.scored: list[_Scored] = []
 
 
 _Scored = tuple[str, str, float, tuple[int, int, int, int]]  # (dependent, required, |score|, counts)
+
+
+def _pair_scored(scores: _Scores, first: str, second: str, settings: RefdSettings) -> _Scored | None:
+    """The pair (first < second) as RefD orders it, when it passes the threshold and min_links."""
+    score, counts = scores.score(first, second)
+    if abs(score) < settings.threshold:
+        return None
+    dependent, required = (first, second) if score > 0 else (second, first)
+    if score < 0:
+        counts = (counts[2], counts[3], counts[0], counts[1])
+    if min(counts[1], counts[3]) < settings.min_links:
+        return None
+    return (dependent, required, abs(score), counts)
 
 
 def _scored(graph: LinkGraph, settings: RefdSettings) -> list[_Scored]:
     scores = _Scores(graph)
     found: list[_Scored] = []
     for first, second in scores.pairs():
-        score, counts = scores.score(first, second)
-        if abs(score) < settings.threshold:
-            continue
-        dependent, required = (first, second) if score > 0 else (second, first)
-        if score < 0:
-            counts = (counts[2], counts[3], counts[0], counts[1])
-        if min(counts[1], counts[3]) < settings.min_links:
-            continue
-        found.append((dependent, required, abs(score), counts))
+        scored = _pair_scored(scores, first, second, settings)
+        if scored is not None:
+            found.append(scored)
     return found
+
+
+def _pair_of(scored: _Scored) -> tuple[str, str]:
+    return (scored[0], scored[1]) if scored[0] < scored[1] else (scored[1], scored[0])
+
+
+def _rescored(
+    last: list[_Scored], last_out: dict[str, set[str]], graph: LinkGraph, settings: RefdSettings
+) -> list[_Scored]:
+    """`_scored(graph, settings)` from the last link graph's result: a pair's score reads only the
+    links out of and into its two concepts, so only the pairs touching a concept whose links out or
+    in changed are scored again (an edit linking two concepts: a few hundred pairs, not all)."""
+    out = graph.out
+    changed = {c for c in last_out.keys() | out.keys() if last_out.get(c) != out.get(c)}
+    for source in list(changed):  # their targets gained or lost a concept linking to them
+        changed.update(last_out.get(source, set()) ^ out.get(source, set()))
+    if not changed:
+        return last
+    scores = _Scores(graph)
+    pairs: set[tuple[str, str]] = set()
+    for c in changed:
+        for other in out.get(c, set()) | scores.linked_from.get(c, set()):
+            first, second = (c, other) if c < other else (other, c)
+            # a pair `_Scores.pairs` yields: its first concept links out, and one links to the other
+            if first != second and first in out and (second in out[first] or first in out.get(second, ())):
+                pairs.add((first, second))
+    kept = [scored for scored in last if scored[0] not in changed and scored[1] not in changed]
+    for first, second in pairs:
+        scored = _pair_scored(scores, first, second, settings)
+        if scored is not None:
+            kept.append(scored)
+    kept.sort(key=_pair_of)  # `_scored`'s order: by pair
+    return kept
 
 
 def _candidates(scored: list[_Scored], where: dict[tuple[str, str], tuple[str, int]]) -> list[_Candidate]:
@@ -216,7 +260,12 @@ def refd_relations(
         inputs = (graph.out, graph.where, settings)  # all the scores are a function of
         memo.reused = memo.inputs == inputs
         if not memo.reused:
-            memo.inputs, memo.candidates, memo.made = inputs, _candidates(_scored(graph, settings), graph.where), {}
+            if memo.out is not None and memo.settings == settings:
+                scored = _rescored(memo.scored, memo.out, graph, settings)
+            else:
+                scored = _scored(graph, settings)
+            memo.out, memo.settings, memo.scored = graph.out, settings, scored
+            memo.inputs, memo.candidates = inputs, _candidates(scored, graph.where)
         candidates, made = memo.candidates, memo.made
     if requires is None:
         requires = _requires_graph(existing)
@@ -244,6 +293,8 @@ def refd_relations(
                 ),
             )
         relations.append(relation)
+    if memo is not None:
+        memo.made = {candidate: made[candidate] for candidate in candidates if candidate in made}
     return relations
 
 

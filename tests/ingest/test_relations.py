@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 from relation_vault import Vault, vault
 
 from ingest.concepts import ConceptIndex
+from ingest.refd import LinkGraph, _rescored, _scored
 from ingest.relation_rules import (
     DEFAULT_CONFIG,
     RULE_TABLE,
     RULES_BY_NAME,
     Direction,
     Family,
+    RefdSettings,
     find_relations_config,
     load_relations_config,
     normalise_key,
@@ -669,3 +671,28 @@ def test_deduplicating_note_by_note_keeps_what_deduplicating_at_once_keeps(relat
     assert _dedupe_by_note(relations) == dedupe(relations)  # split notes: the fallback
     grouped = sorted(relations, key=lambda r: r.note)  # as the per-note rules give them
     assert _dedupe_by_note(grouped) == dedupe(grouped)
+
+
+_CONCEPTS = st.sampled_from([f"c{i}" for i in range(14)])
+_LINKS = st.sets(st.tuples(_CONCEPTS, _CONCEPTS).filter(lambda edge: edge[0] != edge[1]), max_size=70)
+
+
+def _link_graph(edges: set[tuple[str, str]]) -> LinkGraph:
+    out: dict[str, set[str]] = {}
+    for source, target in sorted(edges):
+        out.setdefault(source, set()).add(target)
+    return LinkGraph(out, {edge: ("n.md", 1) for edge in edges})
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=_LINKS, added=_LINKS, removed=_LINKS, threshold=st.sampled_from([0.05, 0.1, 0.3]))
+def test_refd_rescored_after_an_edit_equals_scored_anew(
+    before: set[tuple[str, str]], added: set[tuple[str, str]], removed: set[tuple[str, str]], threshold: float
+) -> None:
+    """The kept RefD scores, brought up to date by scoring again only the pairs that touch a concept
+    whose links changed, are exactly (order included) the scores of the new link graph."""
+    refd_settings = RefdSettings(threshold=threshold, min_links=1)
+    last = _link_graph(before)
+    after = _link_graph((before | added) - removed)
+    rescored = _rescored(_scored(last, refd_settings), last.out, after, refd_settings)
+    assert rescored == _scored(after, refd_settings)
