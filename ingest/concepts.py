@@ -857,6 +857,24 @@ class ConceptIndex:
         """Whether any spelling with this key was recorded (for the reader: use `resolve`)."""
         return key in self._parent or key in self._spellings
 
+    def thawed(self) -> ConceptIndex:
+        """A copy as recording left it, before `freeze` decided the groups: the same spellings and
+        counts, anchors, pairs and notes' names, each key its own group. Recording more and freezing
+        it decides as recording all of it anew would (freezing reads no order of spellings: every
+        choice is by a score that ends with the key)."""
+        other = self.copy()
+        other._parent = {key: key for key in self._spellings}
+        other._frozen = False
+        return other
+
+    def has_spelling(self, name: str) -> bool:
+        """Whether this exact spelling (stripped) was recorded."""
+        counter = self._spellings.get(concept_key(name))
+        return counter is not None and name.strip() in counter
+
+    def is_anchored(self, key: str) -> bool:
+        return key in self._anchored
+
     def add_isolated(self, name: str, *, anchored: bool = False, weight: int = 1) -> None:
         """`add` on a frozen index, for a name whose key it did not know when it was frozen and that
         pairs with nothing: a concept of its own, exactly as freezing again with it would decide."""

@@ -1087,6 +1087,37 @@ def _new_names_only(
     return added
 
 
+def _known_spellings_only(
+    registered: Sequence[tuple[list[IndexOp], list[IndexOp]]], index: ConceptIndex
+) -> list[tuple[str, bool, int]] | None:
+    """When the edited notes registered all they did before plus only plain names spelled exactly as
+    the index already has them (a link to a known concept: more uses of a spelling), those names
+    (name, anchored, weight); else None. Recording them on the kept index thawed gives the spellings,
+    anchors and pairs a replay of every note would, in the same order."""
+    added: list[tuple[str, bool, int]] = []
+    for before, now in registered:
+        extra = Counter(now)
+        extra.subtract(before)
+        if any(n < 0 for n in extra.values()):
+            return None  # something it registered before is gone
+        for op in now:
+            if extra[op] <= 0:
+                continue
+            extra[op] -= 1
+            kind, subject = op[0], op[1]
+            if kind == "add_candidate" and isinstance(subject, NameCandidate) and not subject.aliases:
+                subject = subject.name
+            elif kind != "add":
+                return None
+            anchored, weight = op[2], op[3]
+            if not (isinstance(subject, str) and isinstance(anchored, bool) and isinstance(weight, int)):
+                return None
+            if not index.has_spelling(subject) or (anchored and not index.is_anchored(concept_key(subject))):
+                return None  # a new spelling (its place among the key's spellings), or a new anchor
+            added.append((subject, anchored, weight))
+    return added
+
+
 def _replay(ops: Iterable[IndexOp], index: ConceptIndex) -> None:
     for op in ops:
         kind = op[0]
@@ -1480,9 +1511,15 @@ def resolve_notes(
             if prose_mentions and kept.vocabulary is not None:
                 vocabulary = _extended_vocabulary(kept.vocabulary, [name for name, _, _ in new_names])
         else:
-            index = ConceptIndex()
-            for parsed in parsed_notes:
-                _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
+            known = _known_spellings_only(registered, kept.index)
+            if known is not None:  # more uses of known spellings: decide the groups again, not replay all
+                index = kept.index.thawed()
+                for name, anchored, weight in known:
+                    index.add(name, anchored=anchored, weight=weight)
+            else:
+                index = ConceptIndex()
+                for parsed in parsed_notes:
+                    _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
             index.freeze()
         if vocabulary is None and prose_mentions:
             vocabulary = _prose_vocabulary(index)

@@ -247,3 +247,18 @@ def test_new_names_that_prose_elsewhere_spells(generated: Path, tmp_path: Path) 
     assert "zqrl" in {m.concept for m in mentioned}
     _append(_notes(root)[9], "\n\nAlso [[qwXKPO]] and [[Brand New Name]].\n")
     assert _same_as_fresh(root, cache) == total  # a new head spelling: everything again
+
+
+def test_links_to_known_concepts_spelled_as_known_or_not(generated: Path, tmp_path: Path) -> None:
+    """More uses of known spellings decide the groups again on the kept index thawed; a new spelling
+    of a known key, an anchor, or a link taken away replays every note's registrations. Each gives
+    the fresh graph."""
+    root, cache, total = _first_read(generated, tmp_path)
+    stems = [p.stem for p in _notes(root)]
+    note = _notes(root)[17]
+    _append(note, f"\n\nBuilds on [[{stems[40]}]] and [[{stems[41]}]].\n")  # known spellings
+    assert _same_as_fresh(root, cache) < total and cache.index_rebuilt
+    _append(note, f"\n\nAnd [[{stems[42].lower()}]], [[{stems[43].upper()}]].\n")  # other spellings
+    assert _same_as_fresh(root, cache) < total
+    note.write_text(note.read_text(encoding="utf-8").replace(f"[[{stems[40]}]]", "it"), encoding="utf-8")
+    assert _same_as_fresh(root, cache) < total  # a link taken away
