@@ -886,13 +886,16 @@ class ConceptIndex:
         if anchored:
             self._anchored.add(key)
 
-    def changed_keys(self, other: ConceptIndex) -> set[str]:
+    def changed_keys(self, other: ConceptIndex, *, same_spellings: bool = False) -> set[str]:
         """The keys a reader (`resolve`, `key_of`, `spellings`, `is_note_key`, membership) could see
-        differently in `other`: added or gone, another group key, other spellings, a note's or not."""
+        differently in `other`: added or gone, another group key, other spellings, a note's or not.
+        `same_spellings`: the caller knows both have the same keys and spellings (counts aside)."""
         changed: set[str] = set()
         mine, theirs = self._parent, other._parent
         if mine != theirs:
             changed.update(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        if same_spellings:
+            return changed
         spellings, other_spellings = self._spellings, other._spellings
         for key in spellings.keys() | other_spellings.keys():
             a, b = spellings.get(key), other_spellings.get(key)

@@ -1516,14 +1516,24 @@ def resolve_notes(
                 index = kept.index.thawed()
                 for name, anchored, weight in known:
                     index.add(name, anchored=anchored, weight=weight)
+                index.freeze()
+                # the same spellings: what changed is which group a key is in, if anything; when
+                # nothing, the kept prose vocabulary (keys -> groups, head spellings) stands
+                delta = kept.index.changed_keys(index, same_spellings=True)
+                if not delta:
+                    vocabulary = kept.vocabulary
             else:
                 index = ConceptIndex()
                 for parsed in parsed_notes:
                     _replay(ops[parsed.path] if parsed.path in ops else reused[parsed.path].ops, index)
-            index.freeze()
+                index.freeze()
         if vocabulary is None and prose_mentions:
             vocabulary = _prose_vocabulary(index)
-        if vocabulary is not None and (kept.vocabulary is None or _heads(vocabulary) != _heads(kept.vocabulary)):
+        if (
+            vocabulary is not None
+            and vocabulary is not kept.vocabulary
+            and (kept.vocabulary is None or _heads(vocabulary) != _heads(kept.vocabulary))
+        ):
             kept, reused = None, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
         else:
             if delta is None:
