@@ -1056,13 +1056,11 @@ class _IndexOps:
         return ""
 
 
-def _new_names_only(
-    registered: Sequence[tuple[list[IndexOp], list[IndexOp]]], index: ConceptIndex
+def _added_plain_names(
+    registered: Sequence[tuple[list[IndexOp], list[IndexOp]]],
 ) -> list[tuple[str, bool, int]] | None:
-    """When the edited notes registered all they did before plus only plain names whose keys the
-    (frozen) index does not know — a link to a new name — those names (name, anchored, weight), in
-    order; else None. Such a name pairs with nothing, so it is a concept of its own and every other
-    key decides as before."""
+    """When the edited notes registered all they did before plus only plain names (no pairing, no
+    note's own name), those names (name, anchored, weight), in order; else None."""
     added: list[tuple[str, bool, int]] = []
     for before, now in registered:
         extra = Counter(now)
@@ -1081,41 +1079,24 @@ def _new_names_only(
             anchored, weight = op[2], op[3]
             if not (isinstance(subject, str) and isinstance(anchored, bool) and isinstance(weight, int)):
                 return None
-            if index.knows(concept_key(subject)):
-                return None  # a known key: its counts, and maybe its group's key, change
             added.append((subject, anchored, weight))
     return added
 
 
-def _known_spellings_only(
-    registered: Sequence[tuple[list[IndexOp], list[IndexOp]]], index: ConceptIndex
-) -> list[tuple[str, bool, int]] | None:
-    """When the edited notes registered all they did before plus only plain names spelled exactly as
-    the index already has them (a link to a known concept: more uses of a spelling), those names
-    (name, anchored, weight); else None. Recording them on the kept index thawed gives the spellings,
+def _all_new(added: Sequence[tuple[str, bool, int]], index: ConceptIndex) -> bool:
+    """Names whose keys the (frozen) index does not know — links to new names. Such a name pairs with
+    nothing, so it is a concept of its own and every other key decides as before."""
+    return not any(index.knows(concept_key(name)) for name, _, _ in added)
+
+
+def _all_known_spellings(added: Sequence[tuple[str, bool, int]], index: ConceptIndex) -> bool:
+    """Names spelled exactly as the index has them, anchored only where it is (links to known
+    concepts: more uses of a spelling). Recorded on the kept index thawed, they give the spellings,
     anchors and pairs a replay of every note would, in the same order."""
-    added: list[tuple[str, bool, int]] = []
-    for before, now in registered:
-        extra = Counter(now)
-        extra.subtract(before)
-        if any(n < 0 for n in extra.values()):
-            return None  # something it registered before is gone
-        for op in now:
-            if extra[op] <= 0:
-                continue
-            extra[op] -= 1
-            kind, subject = op[0], op[1]
-            if kind == "add_candidate" and isinstance(subject, NameCandidate) and not subject.aliases:
-                subject = subject.name
-            elif kind != "add":
-                return None
-            anchored, weight = op[2], op[3]
-            if not (isinstance(subject, str) and isinstance(anchored, bool) and isinstance(weight, int)):
-                return None
-            if not index.has_spelling(subject) or (anchored and not index.is_anchored(concept_key(subject))):
-                return None  # a new spelling (its place among the key's spellings), or a new anchor
-            added.append((subject, anchored, weight))
-    return added
+    return all(
+        index.has_spelling(name) and (not anchored or index.is_anchored(concept_key(name)))
+        for name, anchored, _ in added
+    )
 
 
 def _replay(ops: Iterable[IndexOp], index: ConceptIndex) -> None:
@@ -1496,7 +1477,8 @@ def resolve_notes(
         # The edits change the index: build it again from what each note registered (or, when they
         # only add names no note had, add those to the kept one), and reuse only the notes whose last
         # resolution read no key that now reads differently.
-        new_names = _new_names_only(registered, kept.index)
+        added = _added_plain_names(registered)
+        new_names = added if added is not None and _all_new(added, kept.index) else None
         assert cache is not None  # what is kept comes from it
         cache.index_rebuilt = new_names is None
         delta: set[str] | None = None
@@ -1511,7 +1493,7 @@ def resolve_notes(
             if prose_mentions and kept.vocabulary is not None:
                 vocabulary = _extended_vocabulary(kept.vocabulary, [name for name, _, _ in new_names])
         else:
-            known = _known_spellings_only(registered, kept.index)
+            known = added if added is not None and _all_known_spellings(added, kept.index) else None
             if known is not None:  # more uses of known spellings: decide the groups again, not replay all
                 index = kept.index.thawed()
                 for name, anchored, weight in known:
