@@ -1475,8 +1475,9 @@ def resolve_notes(
     vocabulary: _ProseVocabulary | None = None
     if kept is not None and index_changed:
         # The edits change the index: build it again from what each note registered (or, when they
-        # only add names no note had, add those to the kept one), and reuse only the notes whose last
-        # resolution read no key that now reads differently.
+        # only add names no note had, add those to the kept one; when they only add uses of spellings
+        # it has, add those to it thawed and decide its groups again), and reuse only the notes whose
+        # last resolution read no key that now reads differently.
         added = _added_plain_names(registered)
         new_names = added if added is not None and _all_new(added, kept.index) else None
         assert cache is not None  # what is kept comes from it

@@ -117,7 +117,9 @@ def ingest_vault(
     sync; a bad relations config raises `RelationsConfigError` before anything is written.
     `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
     later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`).
-    `jobs`: processes that read and parse the notes (`ingest.vault.read_vault`)."""
+    `jobs`: processes that read and parse the notes (`ingest.vault.read_vault`). A caller that keeps
+    `cache` across many runs should `gc.collect()` now and then while idle (see below; `kg ingest
+    --watch/--every` does after 20 small runs)."""
     started = time.perf_counter()
     # The store keeps which concepts a note mentions and on which lines, not each mention's context.
     graph = read_vault_with_config(
