@@ -156,13 +156,13 @@ class RefdMemo:
     whose links out or in changed are scored again (`_rescored`)."""
 
     def __init__(self) -> None:
-        self.inputs: tuple[object, ...] | None = None
+        # what all the scores are a function of: the last link graph and settings
+        self.graph: LinkGraph | None = None
+        self.settings: RefdSettings | None = None
+        self.scored: list[_Scored] = []  # the pairs that passed
         self.candidates: list[_Candidate] = []
         self.made: dict[_Candidate, Relation] = {}
         self.reused = False  # the last call reused the scores
-        self.out: dict[str, set[str]] | None = None  # the last link graph, its pairs `scored`
-        self.settings: RefdSettings | None = None
-        self.scored: list[_Scored] = []
 
 
 _Scored = tuple[str, str, float, tuple[int, int, int, int]]  # (dependent, required, |score|, counts)
@@ -257,15 +257,14 @@ def refd_relations(
         candidates = _candidates(scored, _first_links(parsed_notes, index, pairs))
     else:
         graph = link_graph(parsed_notes, index)
-        inputs = (graph.out, graph.where, settings)  # all the scores are a function of
-        memo.reused = memo.inputs == inputs
+        last = memo.graph if memo.settings == settings else None
+        memo.reused = last == graph  # LinkGraph compares its links and their first places
         if not memo.reused:
-            if memo.out is not None and memo.settings == settings:
-                scored = _rescored(memo.scored, memo.out, graph, settings)
+            if last is None:
+                memo.scored = _scored(graph, settings)
             else:
-                scored = _scored(graph, settings)
-            memo.out, memo.settings, memo.scored = graph.out, settings, scored
-            memo.inputs, memo.candidates = inputs, _candidates(scored, graph.where)
+                memo.scored = _rescored(memo.scored, last.out, graph, settings)
+            memo.graph, memo.settings, memo.candidates = graph, settings, _candidates(memo.scored, graph.where)
         candidates, made = memo.candidates, memo.made
     if requires is None:
         requires = _requires_graph(existing)
