@@ -1262,17 +1262,28 @@ class _ProseVocabulary:
     heads_by_tail: dict[str, list[str]]
 
 
+def _in_prose_vocabulary(key: str) -> bool:
+    """A Latin-script concept key prose can name: ASCII, 2-24 characters, a letter among them."""
+    return key.isascii() and 2 <= len(key) <= 24 and any(c.isalpha() for c in key)
+
+
+def _head_tail(spelling: str) -> str | None:
+    """The capital tail of a lower-case-head spelling (`veRL` -> `RL`), else None."""
+    head = P.LOWER_HEAD_NAME.fullmatch(spelling)
+    return head.group(1) if head else None
+
+
 def _prose_vocabulary(index: ConceptIndex) -> _ProseVocabulary:
     vocabulary: dict[str, str] = {}
     heads_by_tail: dict[str, list[str]] = {}  # `RL` -> [`veRL`]
     for root, members in index.groups().items():
         for key in members:
-            if key.isascii() and 2 <= len(key) <= 24 and any(c.isalpha() for c in key):
+            if _in_prose_vocabulary(key):
                 vocabulary[key] = root
                 for spelling in index.spellings(key):
-                    head = P.LOWER_HEAD_NAME.fullmatch(spelling)
-                    if head:
-                        heads_by_tail.setdefault(head.group(1), []).append(spelling)
+                    tail = _head_tail(spelling)
+                    if tail is not None:
+                        heads_by_tail.setdefault(tail, []).append(spelling)
     return _ProseVocabulary(vocabulary, heads_by_tail)
 
 
@@ -1344,13 +1355,13 @@ def _extended_vocabulary(vocabulary: _ProseVocabulary, names: Sequence[str]) -> 
     heads_by_tail = vocabulary.heads_by_tail
     for spelling in dict.fromkeys(name.strip() for name in names):  # a key's spellings, each once
         key = concept_key(spelling)
-        if key.isascii() and 2 <= len(key) <= 24 and any(c.isalpha() for c in key):
+        if _in_prose_vocabulary(key):
             concepts[key] = key
-            head = P.LOWER_HEAD_NAME.fullmatch(spelling)
-            if head:
+            tail = _head_tail(spelling)
+            if tail is not None:
                 if heads_by_tail is vocabulary.heads_by_tail:
-                    heads_by_tail = {tail: list(heads) for tail, heads in heads_by_tail.items()}
-                heads_by_tail.setdefault(head.group(1), []).append(spelling)
+                    heads_by_tail = {t: list(heads) for t, heads in heads_by_tail.items()}
+                heads_by_tail.setdefault(tail, []).append(spelling)
     return _ProseVocabulary(concepts, heads_by_tail)
 
 
