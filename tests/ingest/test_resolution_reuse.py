@@ -235,15 +235,15 @@ def test_new_names_that_prose_elsewhere_spells(generated: Path, tmp_path: Path) 
     kept prose vocabulary is extended, and the notes that read that key resolved again); a new
     lower-case-head spelling (`qwZQRL`, like `veRL`) can make any note's `ZQRL` a mention."""
     notes = _notes(generated)
-    _append_to = notes[5].relative_to(generated)
+    prose_note = notes[5].relative_to(generated)
     root = _copy(generated, tmp_path)
-    _append(root / _append_to, "\n\nWe compare with ZQRL and with XKPO in passing.\n")
+    _append(root / prose_note, "\n\nWe compare with ZQRL and with XKPO in passing.\n")
     cache = ParseCache()
     total = len(read_vault(root, cache=cache).notes)
     _append(_middle_note(root), "\n\nSee [[ZQRL]], [[Zqrl]] and [[ZQRL]] again.\n")
     resolved = _same_as_fresh(root, cache)
     assert 1 < resolved < total and not cache.index_rebuilt  # the edited note and the one that wrote ZQRL
-    mentioned = read_vault(root, cache=cache).notes[_append_to.as_posix()].mentions
+    mentioned = read_vault(root, cache=cache).notes[prose_note.as_posix()].mentions
     assert "zqrl" in {m.concept for m in mentioned}
     _append(_notes(root)[9], "\n\nAlso [[qwXKPO]] and [[Brand New Name]].\n")
     assert _same_as_fresh(root, cache) == total  # a new head spelling: everything again

@@ -3,6 +3,7 @@ exactly the graph a fresh full run would write."""
 
 from __future__ import annotations
 
+import gc
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -84,8 +85,6 @@ def test_an_edits_run_takes_no_collection(neo4j_driver: Driver, clean_db: None, 
     """A kept run after one edit reads and syncs with the cyclic collector paused: no collection of
     the kept heap lands in it (one did in about every sixth such run at 10k notes, ~1.5 s); the
     collector is as it was afterwards and the run's graph is the one a fresh run writes."""
-    import gc
-
     root = tmp_path / "vault"
     shutil.copytree(vault, root)
     cache, memo = ParseCache(), NoteDigests()
