@@ -846,7 +846,8 @@ class ConceptIndex:
     def spellings(self, key: str) -> Counter[str]:
         if self.looked is not None:
             self.looked.add(key)
-        return self._spellings.get(key, Counter())
+        counter = self._spellings.get(key)
+        return Counter() if counter is None else counter  # not `get(key, Counter())`: a Counter a call
 
     def is_note_key(self, key: str) -> bool:
         if self.looked is not None:

@@ -332,6 +332,35 @@ def test_parse_cache_reparses_only_changed_notes_and_gives_the_same_graph(tmp_pa
     assert to_json(first) != to_json(edited)
 
 
+def test_the_copies_a_cache_hands_out_have_every_field_and_own_what_the_resolution_fills() -> None:
+    from dataclasses import fields, replace
+
+    from ingest.vault import _fresh_copy, _note_copy
+    from kg.model import Mention, Note
+
+    # every field set to something other than its default, so that a field the copies miss fails
+    note = Note(
+        path="a.md", title="A", content_hash="h", encoding="gb18030", tags=["t"],
+        links=[Link(target="B", line=3, kind="wiki")], about=["a"],
+        mentions=[Mention(concept="b", text="B", line=3, source="wikilink")], resources=["https://x.org"],
+        kind="overview", description="d", front_matter={"k": 1}, cjk_chars=5, words=7,
+    )  # fmt: skip
+    assert all(getattr(note, f.name) != f.default for f in fields(Note) if not callable(f.default_factory))
+    copy = _note_copy(note)
+    assert copy == note and type(copy) is Note
+    assert copy.links is not note.links and copy.about is not note.about and copy.mentions is not note.mentions
+
+    parsed = parse_note("a.md", "---\naliases: [Alpha]\n---\n# A\n\n- [[B]] [x](https://x.org) #t\n")
+    parsed.note = note
+    parsed._links_by_line, parsed.outside_links = {3: []}, frozenset({(3, "../c")})
+    parsed.problems, parsed.prose_tokens = [], ("GRPO",)
+    fresh = _fresh_copy(parsed)
+    # what the parse made is shared; the per-read link state starts empty, as a new parse's does
+    expected = replace(parsed, note=note, _links_by_line=None, _rule_state=None, outside_links=frozenset())
+    assert all(getattr(fresh, f.name) == getattr(expected, f.name) for f in fields(parsed))
+    assert fresh.note is not note and fresh.note == note and fresh.note.links is not note.links
+
+
 def test_read_vault_restores_the_garbage_collector_and_leaves_frozen_objects_frozen() -> None:
     import gc
 
