@@ -847,8 +847,8 @@ def _note_copy(note: Note) -> Note:
     """A Note owning the lists the vault resolution replaces or fills (links, about, mentions).
 
     Field by field (a test checks it copies them all): `dataclasses.replace` reads the fields and
-    calls `__init__`, ~8x slower, and a kept re-read copies every note of the vault two or three
-    times (~0.1 s of a 10k-note edit under `--watch`)."""
+    calls `__init__`, which made a copy of a real note twice as slow (the three list copies are the
+    rest), and a kept re-read copies every note of the vault twice (70 -> 34 ms a pass at 10k)."""
     copy: Note = _new_object(Note)
     copy.path = note.path
     copy.title = note.title
