@@ -235,22 +235,37 @@ def _relation_order(rel: Relation) -> tuple[str, str, str, str, int]:
     return (_TYPE_NAME[rel.type], rel.source, rel.target, rel.rule, rel.line or 0)
 
 
-def _relations_by_note(graph: Graph) -> dict[str, list[Relation]]:
-    """The typed relations each note of the graph asserts, each assertion once, in a stable order.
+def _relations_by_note(graph: Graph, kept: NoteDigests | None = None) -> dict[str, list[Relation]]:
+    """The typed relations each note of the graph asserts, each assertion once, in a stable order
+    (lists to read, not to change: with `kept`, a note's list may be last sync's).
 
     The same assertion (type, ends, rule, line) made by two notes is kept for both: each note
-    retracts only its own, so the other's must exist as its own edge.
+    retracts only its own, so the other's must exist as its own edge. With `kept` (a long-running
+    ingest's memory of the last sync), a note whose relations, as the graph lists them, equal last
+    time's gets last time's list: after an edit, all but a few notes (~0.07 s of a 10k-note sync).
     """
-    by_note: dict[str, dict[RelationKey, Relation]] = defaultdict(dict)
+    listed: dict[str, list[Relation]] = defaultdict(list)
     notes = graph.notes
     for rel in graph.relations:
-        if rel.note not in notes:
-            continue  # a relation must be asserted by a note of this vault to be retractable
-        own = by_note[rel.note]
-        identity = _relation_identity(rel)
-        if identity not in own:
-            own[identity] = rel
-    return {path: sorted(own.values(), key=_relation_order) for path, own in by_note.items()}
+        if rel.note in notes:  # a relation must be asserted by a note of this vault to be retractable
+            listed[rel.note].append(rel)
+    last = kept._relations if kept is not None else {}
+    memo: dict[str, tuple[list[Relation], list[Relation]]] = {}
+    by_note: dict[str, list[Relation]] = {}
+    for path, rels in listed.items():
+        before = last.get(path)
+        # list == list compares the very same (immutable) relations without calling __eq__
+        if before is not None and before[0] == rels:
+            by_note[path] = before[1]
+        else:
+            own: dict[RelationKey, Relation] = {}
+            for rel in rels:
+                own.setdefault(_relation_identity(rel), rel)
+            by_note[path] = sorted(own.values(), key=_relation_order)
+        memo[path] = (rels, by_note[path])
+    if kept is not None:
+        kept._relations = memo
+    return by_note
 
 
 def _relation_row(vault: str, rel: Relation) -> Row:
@@ -309,6 +324,10 @@ class NoteDigests:
             str, tuple[tuple[object, ...], tuple[list[Any], ...], Sequence[Relation], str, frozenset[str]]
         ] = {}
         self.reused = 0  # digests reused by the last sync
+        # path -> (its relations as the graph listed them, as `_relations_by_note` gave them)
+        self._relations: dict[str, tuple[list[Relation], list[Relation]]] = {}
+        # concept key -> (what its row is made of, the row) as `_concept_rows` last made it
+        self._concept_rows: dict[str, tuple[tuple[object, ...], Row]] = {}
 
     @staticmethod
     def _plain(note: Note) -> tuple[object, ...]:
@@ -447,11 +466,25 @@ def _note_concepts(note: Note, relations: Sequence[Relation]) -> Iterator[str]:
         yield rel.target
 
 
-def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
-    """Rows for the concepts the notes point at (keys in `used`), each with its digest."""
+def _concept_rows(vault: str, graph: Graph, used: set[str], kept: NoteDigests | None = None) -> dict[str, Row]:
+    """Rows for the concepts the notes point at (keys in `used`), each with its digest. With `kept`
+    (see `_relations_by_note`), a concept whose name, aliases, kind and description are last time's
+    gets last time's row (to read, not to change)."""
     rows: dict[str, Row] = {}
+    last = kept._concept_rows if kept is not None else {}
+    memo: dict[str, tuple[tuple[object, ...], Row]] = {}
     for key in used:
         concept = graph.concepts.get(key)
+        made_of = (
+            (vault, None)
+            if concept is None
+            else (vault, concept.name, concept.aliases, concept.kind, concept.description)
+        )
+        before = last.get(key)
+        if before is not None and before[0] == made_of:
+            memo[key] = before
+            rows[before[1]["uid"]] = before[1]
+            continue
         if concept is None:  # every concept an edge points at must exist, even if the ingest forgot it
             name, aliases, kind, description = key, [], None, None
         else:
@@ -469,6 +502,10 @@ def _concept_rows(vault: str, graph: Graph, used: set[str]) -> dict[str, Row]:
             "description": description,
             "digest": _digest((key, name, aliases, kind, description)),
         }
+        # the aliases set is copied: a caller changing the graph's concept must not change the memo
+        memo[key] = (made_of if concept is None else (*made_of[:2], set(concept.aliases), *made_of[3:]), rows[uid])
+    if kept is not None:
+        kept._concept_rows = memo
     return rows
 
 
@@ -718,7 +755,7 @@ class VaultSync:
         mark = time.perf_counter()
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
         # 1. a digest per note and concept, without building any rows yet
-        relations = _relations_by_note(graph)
+        relations = _relations_by_note(graph, memo)
         used: set[str] = set()
         digests: dict[str, str] = {}  # note uid -> digest
         paths: dict[str, str] = {}  # note uid -> path
@@ -729,7 +766,7 @@ class VaultSync:
             uid = scoped_uid(vault, path)
             paths[uid] = path
             digests[uid] = digest_of(note, relations.get(path, ()), graph.notes, used)
-        concept_rows = _concept_rows(vault, graph, used)
+        concept_rows = _concept_rows(vault, graph, used, memo)
         mark = _phase(phases, "digest", mark)
 
         # 2. what the database holds now

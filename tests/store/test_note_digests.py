@@ -15,7 +15,7 @@ from bench.generate_vault import generate
 from ingest.vault import ParseCache, read_vault
 from kg.model import Mention
 from kg.pipeline import ingest_vault
-from kg.store.sync import NoteDigests, _note_digest, _relations_by_note
+from kg.store.sync import NoteDigests, _concept_rows, _note_digest, _relations_by_note
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,43 @@ def test_reused_only_when_equal(vault: Path) -> None:
     del again.notes[path]  # a note gone: links to it digest differently, nothing is reused
     _digest_all(memo, again.notes, relations)
     assert memo.reused == 0
+
+
+def test_relations_and_concept_rows_are_last_syncs_only_when_equal(vault: Path, tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    shutil.copytree(vault, root)
+    cache, memo = ParseCache(), NoteDigests()
+    graph = read_vault(root, cache=cache)
+    first = _relations_by_note(graph, memo)
+    assert first == _relations_by_note(graph)
+    used = {key for rels in first.values() for r in rels for key in (r.source, r.target)}
+    rows = _concept_rows("v", graph, used, memo)
+    assert rows == _concept_rows("v", graph, used)
+
+    note = sorted(root.rglob("*.md"))[5]
+    with note.open("a", encoding="utf-8") as handle:
+        handle.write("\n\nSee also [[A New Topic]] and 基于 [[GRPO]]。\n")
+    again = read_vault(root, cache=cache)
+    relations = _relations_by_note(again, memo)
+    assert relations == _relations_by_note(again)
+    reused = [path for path in relations if relations[path] is first.get(path)]
+    assert len(reused) >= len(relations) - 3  # the edited note, and RefD's, are made again
+    # an assertion with another confidence is another relation: that note's list is made again
+    path = reused[0]
+    again.relations = [replace(r, confidence=r.confidence / 2) if r.note == path else r for r in again.relations]
+    changed = _relations_by_note(again, memo)
+    assert changed[path] is not relations[path] and changed == _relations_by_note(again)
+
+    rows_again = _concept_rows("v", again, used, memo)
+    assert rows_again == _concept_rows("v", again, used)
+    key = next(k for k in sorted(used) if k in again.concepts)
+    uid = next(u for u, row in rows_again.items() if row["key"] == key)
+    assert rows_again[uid] is rows[uid]  # the same concept: the same row
+    again.concepts[key].aliases.add("Yet Another Spelling")  # the graph's concept changed in place
+    aliased = _concept_rows("v", again, used, memo)
+    assert aliased[uid] is not rows[uid] and "Yet Another Spelling" in aliased[uid]["aliases"]
+    assert aliased == _concept_rows("v", again, used)
+    assert _concept_rows("w", again, used, memo) == _concept_rows("w", again, used)  # another vault: its uids
 
 
 @pytest.mark.integration
