@@ -262,3 +262,36 @@ def test_links_to_known_concepts_spelled_as_known_or_not(generated: Path, tmp_pa
     assert _same_as_fresh(root, cache) < total
     note.write_text(note.read_text(encoding="utf-8").replace(f"[[{stems[40]}]]", "it"), encoding="utf-8")
     assert _same_as_fresh(root, cache) < total  # a link taken away
+
+
+def test_a_kept_reads_concepts_follow_counts_and_descriptions_and_not_a_callers_changes(tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    root.mkdir()
+    (root / "GRPO.md").write_text(
+        "---\naliases: [Group Relative Policy Optimization]\n---\n# GRPO\n\nUses [[PPO]].\n", encoding="utf-8"
+    )
+    (root / "PPO.md").write_text("# PPO\n\nA policy gradient method. See [[ppo]] and [[PPO]].\n", encoding="utf-8")
+    (root / "Other.md").write_text("# Other\n\nAbout [[grpo]], [[LayerNorm]] and [[Reward Model]].\n", encoding="utf-8")
+    (root / "Norms.md").write_text("# Norms\n\n[[Layer Norm]] and again [[Layer Norm]].\n", encoding="utf-8")
+    cache = ParseCache()
+    first = read_vault(root, cache=cache)
+    again = read_vault(root, cache=cache)  # nothing changed: the same concepts, its own objects
+    assert again.concepts == first.concepts
+    assert all(again.concepts[k] is not first.concepts[k] for k in first.concepts)
+    first.concepts["grpo"].aliases.add("Changed By A Caller")  # a caller's change stays in its graph
+    first.concepts["ppo"].notes.append("Elsewhere.md")
+    assert read_vault(root, cache=cache).concepts == again.concepts
+
+    # `LayerNorm` used more than `Layer Norm` now: the concept's name follows (a count, not a spelling)
+    assert again.concepts["layernorm"].name == "Layer Norm"
+    _append(root / "Other.md", "\n\n[[LayerNorm]], [[LayerNorm]] and [[LayerNorm]] again.\n")
+    edited = read_vault(root, cache=cache)
+    assert to_json(edited) == to_json(read_vault(root))
+    assert edited.concepts["layernorm"].name == "LayerNorm"
+    # another description in its note's front matter (its notes, name and aliases as they were)
+    grpo = (root / "GRPO.md").read_text(encoding="utf-8")
+    (root / "GRPO.md").write_text(grpo.replace("---\n#", "description: Drops the critic.\n---\n#"), encoding="utf-8")
+    edited = read_vault(root, cache=cache)
+    assert to_json(edited) == to_json(read_vault(root))
+    assert edited.concepts["grpo"].description == "Drops the critic."
+    assert edited.concepts["grpo"].notes == again.concepts["grpo"].notes
