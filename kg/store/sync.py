@@ -262,7 +262,8 @@ def _relations_by_note(graph: Graph, kept: NoteDigests | None = None) -> dict[st
             for rel in rels:
                 own.setdefault(_relation_identity(rel), rel)
             by_note[path] = sorted(own.values(), key=_relation_order)
-        memo[path] = (rels, by_note[path])
+        if kept is not None:
+            memo[path] = (rels, by_note[path])
     if kept is not None:
         kept._relations = memo
     return by_note
