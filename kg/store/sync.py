@@ -503,8 +503,8 @@ def _concept_rows(vault: str, graph: Graph, used: set[str], kept: NoteDigests | 
             "description": description,
             "digest": _digest((key, name, aliases, kind, description)),
         }
-        # the aliases set is copied: a caller changing the graph's concept must not change the memo
-        memo[key] = (made_of if concept is None else (*made_of[:2], set(concept.aliases), *made_of[3:]), rows[uid])
+        if kept is not None:  # the aliases set is copied: a caller changing the graph's concept must not change it
+            memo[key] = (made_of if concept is None else (*made_of[:2], set(concept.aliases), *made_of[3:]), rows[uid])
     if kept is not None:
         kept._concept_rows = memo
     return rows
