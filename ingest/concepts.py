@@ -629,6 +629,15 @@ def link_target_name(target: str) -> str:
 # --- the vault-wide index -------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Component:
+    """Keys joined by pairs (strong or weak), and those pairs in the order they were recorded."""
+
+    keys: set[str]
+    strong: list[tuple[str, str]]
+    weak: list[tuple[str, str]]
+
+
 def _counter_copy(counter: Counter[str]) -> Counter[str]:
     """`Counter(counter)`, 5x faster: `Counter.__init__` goes through `update` and an ABC check, for
     each of an index's ~50k keys at every copy (a kept re-read copies the index twice)."""
@@ -653,6 +662,8 @@ class ConceptIndex:
         self._note_keys: dict[str, set[str]] = {}  # primary key -> note paths
         self._parent: dict[str, str] = {}
         self._frozen = False
+        # (pairs recorded when made, key -> its component of the pairs): see `_pair_components`
+        self._components: tuple[tuple[int, int], dict[str, _Component]] | None = None
         # Set by a caller that wants to know which names `ensure` was asked for (in order): what a
         # note's relation rules added, so a later read can replay it instead of running the rules.
         self.ensure_log: list[str] | None = None
@@ -671,6 +682,7 @@ class ConceptIndex:
         other._note_keys = {key: set(paths) for key, paths in self._note_keys.items()}
         other._parent = dict(self._parent)
         other._frozen = self._frozen
+        other._components = self._components  # never changed in place: made anew when pairs are added
         return other
 
     # recording ---------------------------------------------------------------------------------
@@ -753,8 +765,14 @@ class ConceptIndex:
             return
         for key in list(self._spellings):
             self._parent.setdefault(key, key)
+        self._decide(self._spellings, self._strong, self._weak)
+        self._frozen = True
+
+    def _decide(self, keys: Iterable[str], strong: list[tuple[str, str]], weak: list[tuple[str, str]]) -> None:
+        """`freeze`'s decisions for `keys`, each its own group to begin with, and the pairs among them
+        (in the order recorded): all keys, or whole components of the pairs (see `refrozen`)."""
         claims: dict[str, set[str]] = {}
-        for a, b in self._strong:
+        for a, b in strong:
             claims.setdefault(a, set()).add(b)
             claims.setdefault(b, set()).add(a)
         # A spelling that is not a note's own name but is paired with two or more notes' names
@@ -764,7 +782,7 @@ class ConceptIndex:
             for key, partners in claims.items()
             if key not in self._note_keys and sum(1 for p in partners if p in self._note_keys) > 1
         }
-        for a, b in self._strong:
+        for a, b in strong:
             if a in ambiguous or b in ambiguous:
                 continue
             ra, rb = self._find(a), self._find(b)
@@ -772,7 +790,7 @@ class ConceptIndex:
                 continue
             root, child = (ra, rb) if self._score(ra) >= self._score(rb) else (rb, ra)
             self._parent[child] = root
-        for alias_key, key in self._weak:
+        for alias_key, key in weak:
             if alias_key in self._anchored or alias_key in self._note_keys:
                 continue
             root = self._find(alias_key)
@@ -785,7 +803,7 @@ class ConceptIndex:
                 self._parent[alias_key] = target
         # make the best-scored member each group's root
         groups: dict[str, list[str]] = {}
-        for key in self._spellings:
+        for key in keys:
             groups.setdefault(self._find(key), []).append(key)
         for root, members in groups.items():
             best = max(members, key=self._score)
@@ -793,9 +811,64 @@ class ConceptIndex:
                 for member in members:
                     self._parent[member] = best
                 self._parent[best] = best
-        for key in self._spellings:
+        for key in keys:
             self._find(key)
-        self._frozen = True
+
+    def _pair_components(self) -> dict[str, _Component]:
+        """Key -> the component of the pairs it is in (its keys, strong and weak pairs in the order
+        recorded), for every key in a pair; kept until a pair is recorded."""
+        recorded = (len(self._strong), len(self._weak))
+        if self._components is not None and self._components[0] == recorded:
+            return self._components[1]
+        parent: dict[str, str] = {}
+
+        def find(key: str) -> str:
+            while parent.get(key, key) != key:
+                key = parent[key]
+            return key
+
+        for a, b in (*self._strong, *self._weak):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+        components: dict[str, _Component] = {}
+        for pairs, weak in ((self._strong, False), (self._weak, True)):
+            for pair in pairs:
+                root = find(pair[0])
+                component = components.get(root)
+                if component is None:
+                    component = components[root] = _Component(set(), [], [])
+                component.keys.update(pair)
+                (component.weak if weak else component.strong).append(pair)
+        by_key = {key: component for component in components.values() for key in component.keys}
+        self._components = (recorded, by_key)
+        return by_key
+
+    def refrozen(self, added: Iterable[tuple[str, bool, int]]) -> ConceptIndex:
+        """A copy of this frozen index with more uses of spellings it has — `add(name, anchored=,
+        weight=)` for each of `added` — decided as `thawed()`, those adds and `freeze()` would decide
+        it, deciding again only the components of the pairs that hold a changed key. Freezing decides
+        a component from its own keys, pairs, notes' names and scores alone, so the others stand
+        (at 10k notes the largest has a handful of keys; freezing all ~27k keys took ~0.2 s)."""
+        assert self._frozen, "refrozen: decided from a frozen index"
+        by_key = self._pair_components()
+        other = self.copy()  # with the components: the same pairs
+        changed: set[str] = set()
+        for name, anchored, weight in added:
+            key = concept_key(name)
+            if key not in self._spellings:
+                raise ValueError(f"refrozen: {name!r} is not a spelling the index has")
+            other.add(name, anchored=anchored, weight=weight)
+            changed.add(key)
+        # a changed key in no pair is a group of its own whatever its score
+        components = {id(c): c for c in (by_key.get(key) for key in changed) if c is not None}
+        keys = [key for component in components.values() for key in component.keys]
+        strong = [pair for component in components.values() for pair in component.strong]
+        weak = [pair for component in components.values() for pair in component.weak]
+        for key in keys:
+            other._parent[key] = key
+        other._decide(keys, strong, weak)
+        return other
 
     # reading -----------------------------------------------------------------------------------
 

@@ -1126,8 +1126,8 @@ def _all_new(added: Sequence[tuple[str, bool, int]], index: ConceptIndex) -> boo
 
 def _all_known_spellings(added: Sequence[tuple[str, bool, int]], index: ConceptIndex) -> bool:
     """Names spelled exactly as the index has them, anchored only where it is (links to known
-    concepts: more uses of a spelling). Recorded on the kept index thawed, they give the spellings,
-    anchors and pairs a replay of every note would, in the same order."""
+    concepts: more uses of a spelling). Added to the kept index (`ConceptIndex.refrozen`), they give the
+    spellings, anchors and pairs a replay of every note would, in the same order."""
     return all(
         index.has_spelling(name) and (not anchored or index.is_anchored(concept_key(name)))
         for name, anchored, _ in added
@@ -1518,7 +1518,7 @@ def resolve_notes(
     if kept is not None and index_changed:
         # The edits change the index: build it again from what each note registered (or, when they
         # only add names no note had, add those to the kept one; when they only add uses of spellings
-        # it has, add those to it thawed and decide its groups again), and reuse only the notes whose
+        # it has, add those to it and decide their groups again), and reuse only the notes whose
         # last resolution read no key that now reads differently.
         added = _added_plain_names(registered)
         new_names = added if added is not None and _all_new(added, kept.index) else None
@@ -1537,11 +1537,8 @@ def resolve_notes(
                 vocabulary = _extended_vocabulary(kept.vocabulary, [name for name, _, _ in new_names])
         else:
             known = added if added is not None and _all_known_spellings(added, kept.index) else None
-            if known is not None:  # more uses of known spellings: decide the groups again, not replay all
-                index = kept.index.thawed()
-                for name, anchored, weight in known:
-                    index.add(name, anchored=anchored, weight=weight)
-                index.freeze()
+            if known is not None:  # more uses of known spellings: decide their groups again, not replay all
+                index = kept.index.refrozen(known)
                 # the same spellings: what changed is which group a key is in, if anything; when
                 # nothing, the kept prose vocabulary (keys -> groups, head spellings) stands
                 delta = kept.index.changed_keys(index, same_spellings=True)

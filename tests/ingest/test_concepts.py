@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.concepts import (
     IMPLEMENTATION,
@@ -200,3 +202,81 @@ def test_ensure_adds_late_names() -> None:
     assert index.ensure("ppo") == "ppo"
     assert index.ensure("TRL") == "trl"
     assert index.resolve("trl") == "trl"
+
+
+# A small alphabet of spellings, so that random indexes have groups, chains of pairs, spellings
+# claimed by two notes' names and weak aliases that name something else.
+_SPELLINGS = [
+    "GRPO",
+    "grpo",
+    "PPO",
+    "ppo",
+    "RL",
+    "Policy",
+    "policy",
+    "KL",
+    "DPO",
+    "群体",
+    "策略",
+    "A2C",
+    "TRPO",
+    "Actor",
+]
+_spelling = st.sampled_from(_SPELLINGS)
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), _spelling, st.booleans(), st.integers(0, 3)),
+        st.tuples(st.just("note"), _spelling, st.sampled_from(["a.md", "b.md", "c.md"])),
+        st.tuples(st.just("pair"), _spelling, _spelling, st.booleans()),
+    ),
+    max_size=30,
+)
+
+
+def _recorded(ops: list[tuple[object, ...]]) -> ConceptIndex:
+    index = ConceptIndex()
+    for op in ops:
+        if op[0] == "add":
+            index.add(str(op[1]), anchored=bool(op[2]), weight=int(op[3]))
+        elif op[0] == "note":
+            index.add_note(str(op[1]), str(op[2]))
+        else:
+            index.pair(str(op[1]), str(op[2]), strong=bool(op[3]))
+    index.freeze()
+    return index
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=_ops, uses=st.lists(st.tuples(st.sampled_from(range(len(_SPELLINGS))), st.integers(1, 4)), max_size=4))
+def test_more_uses_of_known_spellings_decide_as_freezing_it_all_again(
+    ops: list[tuple[object, ...]], uses: list[tuple[int, int]]
+) -> None:
+    """`refrozen` decides again only the components of the pairs holding a changed key: the groups
+    are those that thawing, adding and freezing the whole index decide."""
+    index = _recorded(ops)
+    known = [s for s in _SPELLINGS if index.has_spelling(s)]
+    if not known:
+        return
+    added = [(known[i % len(known)], False, weight) for i, weight in uses]
+    expected = index.thawed()
+    for name, anchored, weight in added:
+        expected.add(name, anchored=anchored, weight=weight)
+    expected.freeze()
+    before = dict(index._parent)
+    refrozen = index.refrozen(added)
+    assert refrozen._parent == expected._parent
+    assert refrozen._spellings == expected._spellings and refrozen.groups() == expected.groups()
+    assert index._parent == before  # the kept index is as it was
+    # and again from the refrozen one, whose components came with the copy
+    again = refrozen.refrozen(added)
+    expected = expected.thawed()
+    for name, anchored, weight in added:
+        expected.add(name, anchored=anchored, weight=weight)
+    expected.freeze()
+    assert again._parent == expected._parent
+
+
+def test_refrozen_takes_only_spellings_the_index_has() -> None:
+    index = _recorded([("add", "GRPO", True, 1)])
+    with pytest.raises(ValueError, match="'PPO' is not a spelling"):
+        index.refrozen([("PPO", False, 1)])

@@ -250,7 +250,7 @@ def test_new_names_that_prose_elsewhere_spells(generated: Path, tmp_path: Path) 
 
 
 def test_links_to_known_concepts_spelled_as_known_or_not(generated: Path, tmp_path: Path) -> None:
-    """More uses of known spellings decide the groups again on the kept index thawed; a new spelling
+    """More uses of known spellings decide their groups again on the kept index; a new spelling
     of a known key, an anchor, or a link taken away replays every note's registrations. Each gives
     the fresh graph."""
     root, cache, total = _first_read(generated, tmp_path)
