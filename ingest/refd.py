@@ -87,18 +87,20 @@ class _Scores:
 
     def __init__(self, graph: LinkGraph) -> None:
         self.neighbours = graph.out
-        linked_from: dict[str, set[str]] = defaultdict(set)
+        # lists, not sets: each (c, target) comes once (targets are a set), and a list of ~10 keys is
+        # a fifth of a set's memory; the link graph and this were the peak of a 50k-note read
+        linked_from: dict[str, list[str]] = defaultdict(list)
         for c, targets in graph.out.items():
             for target in targets:
-                linked_from[target].add(c)
+                linked_from[target].append(c)
         self.linked_from = dict(linked_from)
 
     def score(self, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
         ends = {a, b}
         a_neighbours = self.neighbours.get(a, set()) - ends
         b_neighbours = self.neighbours.get(b, set()) - ends
-        a_to_b = len(a_neighbours & self.linked_from.get(b, set()))
-        b_to_a = len(b_neighbours & self.linked_from.get(a, set()))
+        a_to_b = len(a_neighbours.intersection(self.linked_from.get(b, ())))
+        b_to_a = len(b_neighbours.intersection(self.linked_from.get(a, ())))
         first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
         second = b_to_a / len(b_neighbours) if b_neighbours else 0.0
         return first - second, (a_to_b, len(a_neighbours), b_to_a, len(b_neighbours))
@@ -210,7 +212,7 @@ def _rescored(
     scores = _Scores(graph)
     pairs: set[tuple[str, str]] = set()
     for c in changed:
-        for other in out.get(c, set()) | scores.linked_from.get(c, set()):
+        for other in out.get(c, set()).union(scores.linked_from.get(c, ())):
             first, second = (c, other) if c < other else (other, c)
             # a pair `_Scores.pairs` yields: its first concept links out, and one links to the other
             if first != second and first in out and (second in out[first] or first in out.get(second, ())):

@@ -1690,7 +1690,10 @@ def vault_stage(
 ) -> tuple[list[Relation], list[Problem]]:
     """After the per-note rules: RefD link statistics, exact duplicates dropped, cycles reported."""
     merged = _dedupe_by_note(relations)
-    requires = requires_edges(merged)  # one graph for RefD's check and for the cycles (~0.05 s at 10k notes)
+    # A kept read (`refd_memo`) builds one requires graph for RefD's check and for the cycles (~0.05 s
+    # at 10k notes). A one-shot read lets RefD build its own after scoring, once the link graph is
+    # gone, and builds the cycles' one after RefD: held with the link graph, it made a 50k read's peak.
+    requires = requires_edges(merged) if refd_memo is not None else None
     if config.enabled("statistics.refd"):
         confidence = config.confidence_of("statistics.refd")
         refd = refd_relations(parsed_notes, index, confidence, config.refd, merged, memo=refd_memo, requires=requires)
@@ -1698,7 +1701,8 @@ def vault_stage(
         rules = {relation.rule for relation in refd}
         added = dedupe(refd, {_IDENTITY(r) for r in merged if r.rule in rules})
         merged.extend(added)
-        _add_requires_edges(requires, added)
+        if requires is not None:
+            _add_requires_edges(requires, added)
     return merged, cycle_problems(merged, requires=requires)
 
 
