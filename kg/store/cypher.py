@@ -94,9 +94,13 @@ MATCH (v:Vault {name: $vault}) SET v.sync_incomplete = true
 
 # One record with two lists, not a record per node: streaming 20k records costs seconds in the driver.
 # Pairs (not two collects) because collect() skips nulls and would misalign uids and digests.
+# `path`/`key` IS NOT NULL (always true of kg's nodes) lets the planner seek the (vault, path) and
+# (vault, key) indexes; `{vault: $vault}` alone scanned every vault's notes and concepts.
 VAULT_DIGESTS = """
-CALL () { MATCH (n:Note {vault: $vault}) RETURN collect([n.uid, n.digest]) AS notes }
-CALL () { MATCH (c:Concept {vault: $vault}) RETURN collect([c.uid, c.digest]) AS concepts }
+CALL () { MATCH (n:Note) WHERE n.vault = $vault AND n.path IS NOT NULL RETURN collect([n.uid, n.digest]) AS notes }
+CALL () {
+  MATCH (c:Concept) WHERE c.vault = $vault AND c.key IS NOT NULL RETURN collect([c.uid, c.digest]) AS concepts
+}
 CALL () {
   OPTIONAL MATCH (v:Vault {name: $vault})
   RETURN coalesce(v.sync_incomplete, false) AS incomplete, v.fingerprint AS fingerprint

@@ -129,3 +129,31 @@ def test_ensure_schema_creates_only_what_is_missing(neo4j_driver: Driver) -> Non
     assert "tag_name" in present
     assert ensure_schema(neo4j_driver) == 0
     assert len(schema_statements()) > 1
+
+
+def test_reading_a_vaults_digests_seeks_its_notes_and_concepts_in_the_indexes(
+    neo4j_driver: Driver, clean_db: None
+) -> None:
+    """With several vaults in one database, a sync reads only its own vault's notes and concepts
+    (index seeks on (vault, path) and (vault, key)), not every vault's (a label scan)."""
+    from kg.store import cypher
+
+    ensure_schema(neo4j_driver)
+    VaultSync(neo4j_driver).sync("v", "/v", small_graph())
+    VaultSync(neo4j_driver).sync("w", "/w", small_graph())
+    with neo4j_driver.session() as session:
+        session.run("CALL db.awaitIndexes(60)").consume()
+        plan = session.run("EXPLAIN " + cypher.VAULT_DIGESTS, vault="v").consume().plan
+        record = session.run(cypher.VAULT_DIGESTS, vault="v").single()
+    assert plan is not None and record is not None
+
+    def operators(step: dict) -> list[str]:  # type: ignore[type-arg]
+        return [
+            step["operatorType"].split("@")[0],
+            *(o for child in step.get("children", []) for o in operators(child)),
+        ]
+
+    used = operators(plan)
+    assert used.count("NodeIndexSeek") == 2 and "NodeByLabelScan" not in used, used
+    assert {uid for uid, _ in record["notes"]} == {scoped_uid("v", n) for n in small_graph().notes}
+    assert {uid for uid, _ in record["concepts"]} == {scoped_uid("v", c) for c in small_graph().concepts}
