@@ -846,7 +846,7 @@ class ConceptIndex:
 
     def refrozen(self, added: Iterable[tuple[str, bool, int]]) -> ConceptIndex:
         """A copy of this frozen index with more uses of spellings it has — `add(name, anchored=,
-        weight=)` for each of `added` — decided as `thawed()`, those adds and `freeze()` would decide
+        weight=)` for each of `added` — decided as recording everything anew and freezing would decide
         it, deciding again only the components of the pairs that hold a changed key. Freezing decides
         a component from its own keys, pairs, notes' names and scores alone, so the others stand
         (at 10k notes the largest has a handful of keys; freezing all ~27k keys took ~0.2 s)."""
@@ -930,16 +930,6 @@ class ConceptIndex:
     def knows(self, key: str) -> bool:
         """Whether any spelling with this key was recorded (for the reader: use `resolve`)."""
         return key in self._parent or key in self._spellings
-
-    def thawed(self) -> ConceptIndex:
-        """A copy as recording left it, before `freeze` decided the groups: the same spellings and
-        counts, anchors, pairs and notes' names, each key its own group. Recording more and freezing
-        it decides as recording all of it anew would (freezing reads no order of spellings: every
-        choice is by a score that ends with the key)."""
-        other = self.copy()
-        other._parent = {key: key for key in self._spellings}
-        other._frozen = False
-        return other
 
     def has_spelling(self, name: str) -> bool:
         """Whether this exact spelling (stripped) was recorded."""

@@ -252,16 +252,14 @@ def test_more_uses_of_known_spellings_decide_as_freezing_it_all_again(
     ops: list[tuple[object, ...]], uses: list[tuple[int, int]]
 ) -> None:
     """`refrozen` decides again only the components of the pairs holding a changed key: the groups
-    are those that thawing, adding and freezing the whole index decide."""
+    are those that recording it all anew, the adds last, and freezing the whole index decide."""
     index = _recorded(ops)
     known = [s for s in _SPELLINGS if index.has_spelling(s)]
     if not known:
         return
     added = [(known[i % len(known)], False, weight) for i, weight in uses]
-    expected = index.thawed()
-    for name, anchored, weight in added:
-        expected.add(name, anchored=anchored, weight=weight)
-    expected.freeze()
+    adds: list[tuple[object, ...]] = [("add", name, anchored, weight) for name, anchored, weight in added]
+    expected = _recorded(ops + adds)
     before = dict(index._parent)
     refrozen = index.refrozen(added)
     assert refrozen._parent == expected._parent
@@ -269,11 +267,7 @@ def test_more_uses_of_known_spellings_decide_as_freezing_it_all_again(
     assert index._parent == before  # the kept index is as it was
     # and again from the refrozen one, whose components came with the copy
     again = refrozen.refrozen(added)
-    expected = expected.thawed()
-    for name, anchored, weight in added:
-        expected.add(name, anchored=anchored, weight=weight)
-    expected.freeze()
-    assert again._parent == expected._parent
+    assert again._parent == _recorded(ops + adds + adds)._parent
 
 
 def test_refrozen_takes_only_spellings_the_index_has() -> None:
