@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from neo4j import Driver, ManagedTransaction, NotificationMinimumSeverity, Query, Transaction
 
-from kg.model import Graph, Note, Relation, RelationType
+from kg.model import Concept, Graph, Note, Relation, RelationType
 from kg.store import cypher
 from kg.store.schema import ensure_schema
 
@@ -467,25 +467,30 @@ def _note_concepts(note: Note, relations: Sequence[Relation]) -> Iterator[str]:
         yield rel.target
 
 
+def _concept_made_of(vault: str, concept: Concept | None, *, copy: bool = False) -> tuple[object, ...]:
+    """What a concept's row is made of; `copy` takes the aliases as a frozenset (equal to the set),
+    for a memo that a caller changing the graph's concept must not change."""
+    if concept is None:
+        return (vault, None)
+    aliases = frozenset(concept.aliases) if copy else concept.aliases
+    return (vault, concept.name, aliases, concept.kind, concept.description)
+
+
 def _concept_rows(vault: str, graph: Graph, used: set[str], kept: NoteDigests | None = None) -> dict[str, Row]:
     """Rows for the concepts the notes point at (keys in `used`), each with its digest. With `kept`
     (see `_relations_by_note`), a concept whose name, aliases, kind and description are last time's
     gets last time's row (to read, not to change)."""
     rows: dict[str, Row] = {}
-    last = kept._concept_rows if kept is not None else {}
+    last = kept._concept_rows if kept is not None else None
     memo: dict[str, tuple[tuple[object, ...], Row]] = {}
     for key in used:
         concept = graph.concepts.get(key)
-        made_of = (
-            (vault, None)
-            if concept is None
-            else (vault, concept.name, concept.aliases, concept.kind, concept.description)
-        )
-        before = last.get(key)
-        if before is not None and before[0] == made_of:
-            memo[key] = before
-            rows[before[1]["uid"]] = before[1]
-            continue
+        if last is not None:
+            before = last.get(key)
+            if before is not None and before[0] == _concept_made_of(vault, concept):
+                memo[key] = before
+                rows[before[1]["uid"]] = before[1]
+                continue
         if concept is None:  # every concept an edge points at must exist, even if the ingest forgot it
             name, aliases, kind, description = key, [], None, None
         else:
@@ -503,8 +508,8 @@ def _concept_rows(vault: str, graph: Graph, used: set[str], kept: NoteDigests | 
             "description": description,
             "digest": _digest((key, name, aliases, kind, description)),
         }
-        if kept is not None:  # the aliases set is copied: a caller changing the graph's concept must not change it
-            memo[key] = (made_of if concept is None else (*made_of[:2], set(concept.aliases), *made_of[3:]), rows[uid])
+        if kept is not None:
+            memo[key] = (_concept_made_of(vault, concept, copy=True), rows[uid])
     if kept is not None:
         kept._concept_rows = memo
     return rows
