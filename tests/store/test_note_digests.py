@@ -89,6 +89,8 @@ def test_relations_and_concept_rows_are_last_syncs_only_when_equal(vault: Path, 
     aliased = _concept_rows("v", again, used, memo)
     assert aliased[uid] is not rows[uid] and "Yet Another Spelling" in aliased[uid]["aliases"]
     assert aliased == _concept_rows("v", again, used)
+    again.concepts[key].aliases.add("One More")  # the concept whose row was just made, changed again
+    assert "One More" in _concept_rows("v", again, used, memo)[uid]["aliases"]
     assert _concept_rows("w", again, used, memo) == _concept_rows("w", again, used)  # another vault: its uids
 
 
