@@ -819,6 +819,9 @@ class ParseCache:
             del self._entries[path]
 
 
+_new_object = object.__new__  # an instance with no field set yet (the copies below set every one)
+
+
 def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
     """A ParsedNote sharing the parse (scan, front matter, names, outline entries) but owning what the
     vault resolution replaces or fills: the Note (links, about, mentions) and the per-read link state.
@@ -838,9 +841,6 @@ def _fresh_copy(parsed: ParsedNote) -> ParsedNote:
     copy.outside_links = _NO_LINKS_OUTSIDE
     copy._rule_state = None
     return copy
-
-
-_new_object = object.__new__
 
 
 def _note_copy(note: Note) -> Note:
