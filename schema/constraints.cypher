@@ -17,6 +17,8 @@ CREATE INDEX concept_vault_key IF NOT EXISTS FOR (c:Concept) ON (c.vault, c.key)
 CREATE INDEX concept_name IF NOT EXISTS FOR (c:Concept) ON (c.name);
 CREATE INDEX concept_kind IF NOT EXISTS FOR (c:Concept) ON (c.kind);
 CREATE INDEX note_vault_path IF NOT EXISTS FOR (n:Note) ON (n.vault, n.path);
+// note(path:) without a vault: the composite index above needs the vault too.
+CREATE INDEX note_path IF NOT EXISTS FOR (n:Note) ON (n.path);
 CREATE INDEX tag_vault_name IF NOT EXISTS FOR (t:Tag) ON (t.vault, t.name);
 CREATE INDEX tag_name IF NOT EXISTS FOR (t:Tag) ON (t.name);
 

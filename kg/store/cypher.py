@@ -65,9 +65,12 @@ MATCH (l:IngestLock {vault: $vault}) REMOVE l.token, l.expires, l.owner, l.host,
 """
 
 # Last statement of a sync's (last) transaction; it also clears the mark of an unfinished sync.
+# The typed relations by type, as two lists (a property cannot hold a map), are what `stats` reads:
+# counting ~500k edges of a 50k-note vault took 1-1.4 s.
 UPDATE_VAULT_STATS = """
 MATCH (v:Vault {name: $vault})
 SET v.root = $root, v.notes = $notes, v.concepts = $concepts, v.relations = $relations,
+    v.relation_types = $relation_types, v.relation_type_counts = $relation_type_counts,
     v.problems = $problems, v.last_change_at = datetime(), v.fingerprint = $fingerprint
 REMOVE v.sync_incomplete
 """

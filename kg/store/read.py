@@ -750,12 +750,12 @@ class GraphReader:
         vault: str | None = None,
     ) -> ConceptPage:
         rows = self._read(
-            q.LIST_CONCEPTS,
+            q.LIST_CONCEPTS if tag is None else q.LIST_CONCEPTS_TAGGED,
             vault=vault,
             kind=kind,
             tag=tag,
-            after_name=after[0] if after else None,
-            after_uid=after[1] if after else None,
+            after_name=after[0] if after else "",
+            after_uid=after[1] if after else "",
             take=first + 1,
         )
         row = rows[0]
@@ -777,13 +777,16 @@ class GraphReader:
 
     def stats(self, vault: str | None = None) -> StatsRecord:
         row = self._read(q.STATS, vault=vault)[0]
+        relations = row["relations"]
+        if row["counted"] < row["vaults"]:
+            relations = self._read(q.STATS_RELATIONS, vault=vault)[0]["relations"]
         return StatsRecord(
             vaults=int(row["vaults"]),
             notes=int(row["notes"]),
             concepts=int(row["concepts"]),
             tags=int(row["tags"]),
             resources=int(row["resources"]),
-            relations={r["type"]: int(r["count"]) for r in row["relations"]},
+            relations={r["type"]: int(r["count"]) for r in relations},
         )
 
     def vaults(self) -> list[VaultRecord]:

@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -920,6 +920,7 @@ class VaultSync:
                         for query in cypher.SWEEP_ORPHANS.values():
                             for record in run(tx, query, vault=vault):
                                 report.orphans_deleted += int(record["deleted"])
+                    by_type = Counter(_TYPE_NAME[rel.type] for rels in relations.values() for rel in rels)
                     run(
                         tx,
                         cypher.UPDATE_VAULT_STATS,
@@ -927,7 +928,9 @@ class VaultSync:
                         root=root,
                         notes=len(digests),
                         concepts=len(concept_rows),
-                        relations=sum(len(rels) for rels in relations.values()),
+                        relations=by_type.total(),
+                        relation_types=sorted(by_type),
+                        relation_type_counts=[by_type[t] for t in sorted(by_type)],
                         problems=len(graph.problems),
                         fingerprint=fingerprint,
                     )

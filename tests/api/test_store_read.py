@@ -9,6 +9,7 @@ from rl_graphs import P, note, rel, rl_graph
 from kg.api.errors import BadArgumentError
 from kg.api.learning import compute_learning_path
 from kg.model import Concept, Graph
+from kg.store import read_cypher as q
 from kg.store.read import ConceptRecord, GraphReader, match_spelling, spelling_key
 from kg.store.sync import VaultSync
 
@@ -144,3 +145,108 @@ def test_cypher_closure_equals_a_breadth_first_walk(neo4j_driver: Driver, clean_
             and ((r.target if r.type is RelationType.PREREQUISITE_OF else r.source) in depth)
         )
         assert len(closure.requires) == expected_edges
+
+
+def paged_graph(vault: str) -> Graph:
+    """Concepts whose names repeat across vaults (ties broken by uid), in notes of nested tags."""
+    g = Graph()
+    for i in range(14):
+        key = f"{vault}{i:02d}"
+        name = f"Name {i % 5}"  # five names over fourteen concepts, within and across vaults
+        g.concepts[key] = Concept(key=key, name=name, aliases={name}, kind="method" if i % 3 else None)
+        tags = [["ml"], ["ml/rl"], ["other"], []][i % 4]
+        g.notes[f"{key}.md"] = note(f"{key}.md", [key], tags=tags)
+    return g
+
+
+@pytest.mark.parametrize("tag", [None, "ml", "ml/rl", "none-such"])
+@pytest.mark.parametrize("vault", [None, "a"])
+@pytest.mark.parametrize("kind", [None, "method"])
+def test_concept_pages_follow_name_then_uid_through_every_filter(
+    neo4j_driver: Driver, clean_db: None, tag: str | None, vault: str | None, kind: str | None
+) -> None:
+    graphs = {v: paged_graph(v) for v in ("a", "b")}
+    for v, g in graphs.items():
+        VaultSync(neo4j_driver).sync(v, f"/{v}", g)
+    expected = sorted(
+        (c.name, f"{v}\u241f{c.key}")
+        for v, g in graphs.items()
+        for c in g.concepts.values()
+        if (vault is None or v == vault)
+        and (kind is None or c.kind == kind)
+        and (tag is None or any(t == tag or t.startswith(tag + "/") for t in g.notes[f"{c.key}.md"].tags))
+    )
+    reader = GraphReader(neo4j_driver)
+    seen: list[tuple[str, str]] = []
+    after: tuple[str, str] | None = None
+    while True:
+        page = reader.list_concepts(first=3, after=after, tag=tag, kind=kind, vault=vault)
+        assert page.total == len(expected)
+        seen += [(c.name, c.uid) for c in page.items]
+        if not page.has_next:
+            break
+        after = seen[-1]
+    assert seen == expected
+
+
+def plan_operators(driver: Driver, statement: str, **params: object) -> list[str]:
+    with driver.session() as session:
+        session.run("CALL db.awaitIndexes(60)").consume()
+        plan = session.run("EXPLAIN " + statement, **params).consume().plan
+    assert plan is not None
+
+    def walk(step: dict) -> list[str]:  # type: ignore[type-arg]
+        return [step["operatorType"].split("@")[0], *(o for child in step.get("children", []) for o in walk(child))]
+
+    return walk(plan)
+
+
+@pytest.mark.parametrize("statement", ["LIST_CONCEPTS", "LIST_CONCEPTS_TAGGED"])
+def test_a_concept_page_is_read_in_index_order_not_sorted_whole(
+    neo4j_driver: Driver, clean_db: None, statement: str
+) -> None:
+    VaultSync(neo4j_driver).sync("a", "/a", paged_graph("a"))
+    params = {"vault": None, "kind": None, "tag": "ml", "after_name": "", "after_uid": "", "take": 4}
+    used = plan_operators(neo4j_driver, getattr(q, statement), **params)
+    # the page: a range seek on concept_name, cut by PartialTop (a Top or Sort would read every concept)
+    assert "NodeIndexSeekByRange" in used and "PartialTop" in used and "Top" not in used, used
+
+
+def test_stats_count_relations_by_type_as_the_edges_stand(neo4j_driver: Driver, clean_db: None) -> None:
+    def counted(vault: str | None) -> dict[str, int]:  # the edges themselves
+        with neo4j_driver.session() as session:
+            rows = session.run(q.STATS_RELATIONS, vault=vault).single()
+        assert rows is not None
+        return {r["type"]: r["count"] for r in rows["relations"]}
+
+    VaultSync(neo4j_driver).sync("rl", "/rl", rl_graph())
+    other = rl_graph()
+    other.relations = [r for r in other.relations if r.type is not P]
+    VaultSync(neo4j_driver).sync("other", "/other", other)
+    reader = GraphReader(neo4j_driver)
+    for vault in (None, "rl", "other"):
+        assert reader.stats(vault).relations == counted(vault) != {}
+    assert reader.stats("other").relations != reader.stats("rl").relations
+
+    fewer = rl_graph()  # a re-sync that drops one note's assertions
+    dropped = fewer.relations[0].note
+    fewer.relations = [r for r in fewer.relations if r.note != dropped]
+    VaultSync(neo4j_driver).sync("rl", "/rl", fewer)
+    assert reader.stats("rl").relations == counted("rl") and reader.stats(None).relations == counted(None)
+
+    # a vault written by a kg that kept no counts, and one whose last sync did not finish: counted
+    with neo4j_driver.session() as session:
+        session.run("MATCH (v:Vault {name: 'rl'}) REMOVE v.relation_types, v.relation_type_counts").consume()
+        session.run("MATCH (v:Vault {name: 'other'}) SET v.relation_type_counts = [0, 0, 0, 0, 0, 0]").consume()
+        session.run("MATCH (v:Vault {name: 'other'}) SET v.sync_incomplete = true").consume()
+    for vault in (None, "rl", "other"):
+        assert reader.stats(vault).relations == counted(vault)
+
+
+def test_a_note_by_path_is_an_index_seek_with_or_without_its_vault(neo4j_driver: Driver, clean_db: None) -> None:
+    with neo4j_driver.session() as session:  # the sync's schema step must make it
+        session.run("DROP INDEX note_path IF EXISTS").consume()
+    VaultSync(neo4j_driver).sync("a", "/a", paged_graph("a"))
+    used = plan_operators(neo4j_driver, q.NOTE_BY_PATH, path="a00.md", vault=None)
+    assert "NodeIndexSeek" in used and "NodeByLabelScan" not in used, used
+    assert [n.path for n in GraphReader(neo4j_driver).note_by_path("a00.md")] == ["a00.md"]
