@@ -590,10 +590,14 @@ class GraphReader:
     def spelling_index(self) -> SpellingIndex:
         """Every spelling in the graph, in memory (two statements over the whole graph)."""
         concepts = [
-            (ConceptRecord.of(r["concept"]), r["name"], r["aliases"] or ()) for r in self._read(q.SPELLINGS_CONCEPTS)
+            (
+                ConceptRecord(uid, vault or "", key or "", name or key or "", tuple(aliases or ()), kind, about),
+                lower,
+                lowers,
+            )
+            for uid, vault, key, name, aliases, kind, about, lower, lowers in self._read(q.SPELLINGS_CONCEPTS)[0][0]
         ]
-        notes = [(r["title"], r["path"], r["concepts"]) for r in self._read(q.SPELLINGS_NOTES)]
-        return SpellingIndex(concepts, notes)
+        return SpellingIndex(concepts, self._read(q.SPELLINGS_NOTES)[0][0])
 
     def resolve(
         self, texts: Sequence[str], vault: str | None = None, *, version: str | None = None
