@@ -4,8 +4,8 @@
 
 `--size N` (default 10000) sets every figure's scale the way issue 7 states it at N = 10,000:
 parse on N/5 and N notes (kg vs obsidiantools), full ingest of N, UNWIND sync vs naive neomodel
-writes on N/10, incremental re-ingest after editing one note of N, and learningPath over HTTP plus
-the peak RSS of the ingest on 5N. Vaults come from bench/generate_vault.py (deterministic, cached
+writes on N/10, incremental re-ingest after editing one note of N, and learningPath over HTTP (then
+the first-time latency of every other kind of query) plus the peak RSS of the ingest on 5N. Vaults come from bench/generate_vault.py (deterministic, cached
 under --workdir). Neo4j: a LocalNeo4j of its own (free port, data dir under --workdir, heap and
 page cache 2g), stopped at the end; or an existing server with --neo4j-uri (it is WIPED).
 Results are printed as a table and written to --workdir/results.json.
@@ -461,6 +461,11 @@ def bench_http(
             out[label] = run_load(extra, duration + 1200 if mode == "warm" else duration + 120)
             out[label]["load_avg"] = os.getloadavg()
             log(f"  {label}: {out[label]}")
+        # the other queries, each asked for the first time (bench/queries.py), one client
+        queries = [sys.executable, "-m", "bench.queries", "--url", url, "--neo4j", uri, "--password", password]
+        proc = subprocess.run(queries, capture_output=True, text=True, timeout=1800, check=True)
+        out["queries"] = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"  queries: {out['queries']}")
         return out
     finally:
         server.send_signal(signal.SIGINT)
@@ -574,6 +579,13 @@ def report(results: dict[str, Any]) -> str:
                 f"{r['rps']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['errors']} errors",
                 goal,
             )
+        for kind, r in h.get("queries", {}).items():
+            if isinstance(r, dict):
+                row(
+                    f"{kind}, first time, 1 client",
+                    f"p50 {r['p50_ms']:.0f} ms, p90 {r['p90_ms']:.0f} ms, max {r['max_ms']:.0f} ms, "
+                    f"{r['errors']} errors ({r['requests']} requests)",
+                )
     return "\n".join(lines)
 
 

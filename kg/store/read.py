@@ -255,6 +255,8 @@ class SpellingTable:
     display: dict[str, str]  # spelling key -> the spelling to suggest
     by_uid: dict[str, ConceptRecord]
     keys: list[str] = field(default_factory=list)  # the spelling keys, sorted
+    # the same by length: a spelling within `budget` edits is at most `budget` longer or shorter
+    by_length: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, concepts: Iterable[ConceptRecord]) -> SpellingTable:
@@ -268,7 +270,11 @@ class SpellingTable:
                 if k:
                     spellings[k].add(c.uid)
                     display.setdefault(k, c.name if s == c.key else s)
-        return cls(dict(spellings), display, by_uid, sorted(spellings))
+        keys = sorted(spellings)
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for k in keys:
+            by_length[len(k)].append(k)
+        return cls(dict(spellings), display, by_uid, keys, dict(by_length))
 
     def match(self, text: str, suggestions: int = 5) -> Resolution:
         """Typo-tolerant match of `text` against every concept's name and aliases: the concepts at the
@@ -282,7 +288,8 @@ class SpellingTable:
         budget = typo_budget(key)
         best: dict[str, int] = {}
         if budget:
-            for k, d, _ in process.extract(key, self.keys, scorer=OSA.distance, score_cutoff=budget, limit=None):
+            near = [k for n in range(len(key) - budget, len(key) + budget + 1) for k in self.by_length.get(n, ())]
+            for k, d, _ in process.extract(key, near, scorer=OSA.distance, score_cutoff=budget, limit=None):
                 for u in spellings[k]:
                     best[u] = min(best.get(u, d), d)
         if best:
