@@ -5,9 +5,10 @@
 `--size N` (default 10000) sets every figure's scale the way issue 7 states it at N = 10,000:
 parse on N/5 and N notes (kg vs obsidiantools), full ingest of N, UNWIND sync vs naive neomodel
 writes on N/10, incremental re-ingest after editing one note of N, and learningPath over HTTP (then
-the first-time latency of every other kind of query) plus the peak RSS of the ingest on 5N. Vaults come from bench/generate_vault.py (deterministic, cached
-under --workdir). Neo4j: a LocalNeo4j of its own (free port, data dir under --workdir, heap and
-page cache 2g), stopped at the end; or an existing server with --neo4j-uri (it is WIPED).
+the first-time latency of every other kind of query) plus the peak RSS of the ingest on 5N. Vaults
+come from bench/generate_vault.py (deterministic, cached under --workdir). Neo4j: a LocalNeo4j of
+its own (free port, data dir under --workdir, heap and page cache 2g), stopped at the end; or an
+existing server with --neo4j-uri (it is WIPED).
 Results are printed as a table and written to --workdir/results.json.
 """
 

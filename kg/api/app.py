@@ -33,6 +33,8 @@ READINESS_TIMEOUT_S = 5.0
 # How long the graph version read by one request is trusted by the next ones: a request then costs
 # no Neo4j round trip when its answer is kept, and an ingest shows in the answers within this time.
 VERSION_TTL_S = 1.0
+# How often a running app looks for a new graph version to build its spelling index ahead of requests.
+SPELLINGS_REFRESH_S = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -52,12 +54,18 @@ class _Router(GraphQLRouter[Context, None]):
 
 
 def create_app(
-    settings: Settings | None = None, driver: Driver | None = None, *, version_ttl_s: float = VERSION_TTL_S
+    settings: Settings | None = None,
+    driver: Driver | None = None,
+    *,
+    version_ttl_s: float = VERSION_TTL_S,
+    spellings_refresh_s: float = SPELLINGS_REFRESH_S,
 ) -> FastAPI:
     """Build the API. A driver passed in stays the caller's; one built from settings is closed on shutdown.
 
     The graph version (what kept answers are keyed by) is read again at most every `version_ttl_s`
-    seconds, so a writing ingest shows in the answers within that time; 0 reads it on every request."""
+    seconds, so a writing ingest shows in the answers within that time; 0 reads it on every request.
+    While the app runs (its lifespan), it looks at the version every `spellings_refresh_s` seconds
+    and builds a new version's spelling index then, before a request has to wait for it (0: never)."""
     settings = settings or Settings()
     owned = driver is None
     the_driver = driver or GraphDatabase.driver(
@@ -75,12 +83,22 @@ def create_app(
 
     async def warm_up() -> None:
         # Plans the big statements in the background; an unreachable Neo4j is /readyz's business.
+        reader = GraphReader(the_driver, database, snapshot=snapshot)
         try:
-            reader = GraphReader(the_driver, database, snapshot=snapshot)
             await asyncio.to_thread(reader.warm_up)
             await asyncio.to_thread(reader.resolve, [NO_UID + "?"])  # builds the spelling index
         except StoreError as exc:
             log.info("kg api: warm-up skipped: %s", exc)
+        # After an ingest the first name lookup would rebuild the spelling index (~4 s on a 50k-note
+        # graph, every client waiting): built here as soon as the new version shows instead.
+        while spellings_refresh_s > 0:
+            await asyncio.sleep(spellings_refresh_s)
+            reader = GraphReader(the_driver, database, snapshot=snapshot)  # a reader reads its version once
+            try:
+                version = await asyncio.to_thread(reader.version)
+                await asyncio.to_thread(snapshot.spellings, version, reader.spelling_index)
+            except StoreError as exc:
+                log.debug("kg api: spelling refresh skipped: %s", exc)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +129,7 @@ def create_app(
         summary="Knowledge graph of study notes: learning paths and exploration over GraphQL.",
         lifespan=lifespan,
     )
+    app.state.snapshot = snapshot  # what the app keeps per graph version, for operators and tests
     app.include_router(graphql, prefix="/graphql")
     app.add_middleware(KeptResponses, path="/graphql", snapshot=snapshot, new_reader=new_reader)
 

@@ -440,6 +440,12 @@ class GraphSnapshot:
                 self._checked = (version, started)
             return version
 
+    @property
+    def spellings_version(self) -> str | None:
+        """The graph version whose spelling index is built, if one is."""
+        with self._lock:
+            return self._version if self._spellings is not None else None
+
     def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
         with self._lock:  # one build per version, even under concurrent requests
             self._switch(version)

@@ -13,8 +13,11 @@ from conftest import gql
 from neo4j import Driver
 from rl_graphs import note, rel, rl_graph
 
+from kg.api import create_app
 from kg.api.queries import LEARNING_PATH, LEARNING_PATH_OUTLINE
 from kg.model import Concept, RelationType
+from kg.settings import Settings
+from kg.store.read import GraphReader
 from kg.store.sync import VaultSync
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -146,3 +149,33 @@ def test_kept_values_are_bounded_by_entries_and_cost_and_dropped_with_the_versio
     assert kept.get("p", "v2", "big") is None  # another version does not see it
     kept.put("p", "v2", "x", "X")
     assert kept.get("p", "v1", "big") is None and kept.get("p", "v2", "x") == "X"
+
+
+async def test_a_running_app_builds_a_new_versions_spellings_before_a_request_asks(
+    rl_vault: Driver, api_settings: Settings
+) -> None:
+    """After an ingest, the first name lookup need not wait for the spelling index: the running app
+    (its lifespan) notices the new version and builds it in the background."""
+    app = create_app(api_settings, driver=rl_vault, version_ttl_s=0.0, spellings_refresh_s=0.05)
+    snapshot = app.state.snapshot
+    concept = "query C($name: String!) { concept(name: $name) { name } }"
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kg.test") as client,
+    ):
+
+        async def spellings_built_for(version: str) -> bool:
+            deadline = time.monotonic() + 30
+            while snapshot.spellings_version != version and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return bool(snapshot.spellings_version == version)
+
+        assert await spellings_built_for(GraphReader(rl_vault).version())  # the start's warm-up
+        g = rl_graph()
+        g.concepts["gae"] = Concept(key="gae", name="Advantage Estimation", aliases={"GAE"})
+        g.notes["rl/GAE.md"] = note("rl/GAE.md", ["gae"], words=300)
+        VaultSync(rl_vault).sync("rl", "/vaults/rl", g)
+        assert await spellings_built_for(GraphReader(rl_vault).version())  # no request asked for them
+        body = await gql(client, concept, name="GAE")
+        assert body["data"]["concept"] == {"name": "Advantage Estimation"}
+        assert body["extensions"]["cypherQueries"] == 1  # the version; the spellings were ready
