@@ -766,8 +766,13 @@ class GraphReader:
         kind: str | None = None,
         vault: str | None = None,
     ) -> ConceptPage:
+        statement = q.LIST_CONCEPTS
+        if tag is not None:
+            statement = q.LIST_CONCEPTS_TAGGED
+        elif vault is None and kind is None:
+            statement = q.LIST_ALL_CONCEPTS
         rows = self._read(
-            q.LIST_CONCEPTS if tag is None else q.LIST_CONCEPTS_TAGGED,
+            statement,
             vault=vault,
             kind=kind,
             tag=tag,
@@ -793,7 +798,7 @@ class GraphReader:
         )
 
     def stats(self, vault: str | None = None) -> StatsRecord:
-        row = self._read(q.STATS, vault=vault)[0]
+        row = self._read(q.STATS_ALL if vault is None else q.STATS, vault=vault)[0]
         relations = row["relations"]
         if row["counted"] < row["vaults"]:
             relations = self._read(q.STATS_RELATIONS, vault=vault)[0]["relations"]

@@ -230,11 +230,7 @@ LIMIT $limit
 # Keyset pagination on (name, uid), `$after_name`/`$after_uid` "" for the first page. The page is
 # read along the concept_name index in order and stops after `$take` rows (a sort of every concept
 # was 0.4-0.8 s a page on a 50k-note graph); the tie on uid is sorted within one name.
-LIST_CONCEPTS = f"""
-CALL () {{
-  MATCH (c:Concept) WHERE ($vault IS NULL OR c.vault = $vault) AND ($kind IS NULL OR c.kind = $kind)
-  RETURN count(c) AS total
-}}
+_CONCEPT_PAGE = f"""
 CALL () {{
   MATCH (c:Concept) WHERE c.name >= $after_name
   WITH c ORDER BY c.name
@@ -245,6 +241,18 @@ CALL () {{
 }}
 RETURN total, page
 """
+
+LIST_CONCEPTS = (
+    """
+CALL () {
+  MATCH (c:Concept) WHERE ($vault IS NULL OR c.vault = $vault) AND ($kind IS NULL OR c.kind = $kind)
+  RETURN count(c) AS total
+}"""
+    + _CONCEPT_PAGE
+)
+
+# No vault, no kind: the total is Neo4j's count of the label, not a scan.
+LIST_ALL_CONCEPTS = "CALL () { MATCH (c:Concept) RETURN count(c) AS total }" + _CONCEPT_PAGE
 
 # The same with a tag (nested tags included: `ai` matches `ai/llm`): the tagged concepts are found
 # from the tag's notes, not by asking every concept whether a note about it has the tag (56k
@@ -279,16 +287,13 @@ RETURN [n IN nodes(p) | n {CONCEPT_FIELDS}] AS nodes,
 # The typed relations by type are the counts each vault's last sync stored on its Vault node
 # (counting the edges themselves took 1-1.4 s on a 50k-note graph); `counted` < `vaults` when a vault
 # was last written by a kg that did not store them, or its last sync did not finish (its edges are
-# not what the counts say), and STATS_RELATIONS counts instead.
-STATS = """
+# not what the counts say), and STATS_RELATIONS counts instead. Nodes are counted from Neo4j's count
+# store over every vault (STATS_ALL), by index seeks for one (STATS): not by a scan of every node.
+_STATS_VAULTS_AND_RELATIONS = """
 CALL () {
   MATCH (v:Vault) WHERE $vault IS NULL OR v.name = $vault
   RETURN count(v) AS vaults, count(CASE WHEN v.sync_incomplete IS NULL THEN v.relation_types END) AS counted
 }
-CALL () { MATCH (n:Note) WHERE $vault IS NULL OR n.vault = $vault RETURN count(n) AS notes }
-CALL () { MATCH (c:Concept) WHERE $vault IS NULL OR c.vault = $vault RETURN count(c) AS concepts }
-CALL () { MATCH (t:Tag) WHERE $vault IS NULL OR t.vault = $vault RETURN count(t) AS tags }
-CALL () { MATCH (r:Resource) WHERE $vault IS NULL OR r.vault = $vault RETURN count(r) AS resources }
 CALL () {
   MATCH (v:Vault) WHERE ($vault IS NULL OR v.name = $vault) AND v.relation_types IS NOT NULL
   UNWIND range(0, size(v.relation_types) - 1) AS i
@@ -296,8 +301,29 @@ CALL () {
   WITH type, sum(n) AS n ORDER BY type
   RETURN collect({type: type, count: n}) AS relations
 }
+"""
+
+STATS_ALL = (
+    _STATS_VAULTS_AND_RELATIONS
+    + """
+CALL () { MATCH (n:Note) RETURN count(n) AS notes }
+CALL () { MATCH (c:Concept) RETURN count(c) AS concepts }
+CALL () { MATCH (t:Tag) RETURN count(t) AS tags }
+CALL () { MATCH (r:Resource) RETURN count(r) AS resources }
 RETURN vaults, counted, notes, concepts, tags, resources, relations
 """
+)
+
+STATS = (
+    _STATS_VAULTS_AND_RELATIONS
+    + """
+CALL () { MATCH (n:Note) WHERE n.vault = $vault AND n.path IS NOT NULL RETURN count(n) AS notes }
+CALL () { MATCH (c:Concept) WHERE c.vault = $vault AND c.key IS NOT NULL RETURN count(c) AS concepts }
+CALL () { MATCH (t:Tag) WHERE t.vault = $vault AND t.name IS NOT NULL RETURN count(t) AS tags }
+CALL () { MATCH (r:Resource) WHERE r.vault = $vault RETURN count(r) AS resources }
+RETURN vaults, counted, notes, concepts, tags, resources, relations
+"""
+)
 
 STATS_RELATIONS = f"""
 MATCH (:Concept)-[r:{TYPED}]->(:Concept) WHERE $vault IS NULL OR r.vault = $vault

@@ -201,7 +201,7 @@ def plan_operators(driver: Driver, statement: str, **params: object) -> list[str
     return walk(plan)
 
 
-@pytest.mark.parametrize("statement", ["LIST_CONCEPTS", "LIST_CONCEPTS_TAGGED"])
+@pytest.mark.parametrize("statement", ["LIST_CONCEPTS", "LIST_ALL_CONCEPTS", "LIST_CONCEPTS_TAGGED"])
 def test_a_concept_page_is_read_in_index_order_not_sorted_whole(
     neo4j_driver: Driver, clean_db: None, statement: str
 ) -> None:
@@ -227,6 +227,22 @@ def test_stats_count_relations_by_type_as_the_edges_stand(neo4j_driver: Driver, 
     for vault in (None, "rl", "other"):
         assert reader.stats(vault).relations == counted(vault) != {}
     assert reader.stats("other").relations != reader.stats("rl").relations
+
+    def nodes(vault: str | None) -> list[int]:  # each label's nodes, counted one by one
+        counts = []
+        with neo4j_driver.session() as session:
+            for label in ("Note", "Concept", "Tag", "Resource"):
+                count = f"MATCH (x:{label}) WHERE $v IS NULL OR x.vault = $v RETURN count(x) AS n"
+                counts.append(session.run(count, v=vault).single(strict=True)["n"])
+        return counts
+
+    with neo4j_driver.session() as session:  # a vault that shares no node with the others
+        session.run("CREATE (:Vault {name: 'empty', uid: 'empty'})").consume()
+    for vault in (None, "rl", "other", "empty"):
+        stats = reader.stats(vault)
+        assert [stats.notes, stats.concepts, stats.tags, stats.resources] == nodes(vault)
+    assert reader.stats(None).vaults == 3 and reader.stats("rl").vaults == 1 and reader.stats("empty").notes == 0
+    assert reader.stats(None).notes == 2 * reader.stats("rl").notes > 0
 
     fewer = rl_graph()  # a re-sync that drops one note's assertions
     dropped = fewer.relations[0].note
