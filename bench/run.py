@@ -198,7 +198,7 @@ def bench_parse(vault: Path, repeat: int, ot_repeat: int, ot_timeout: float) -> 
         log(f"  kg read_vault {n}: {kg_times[-1]:.2f}s, one process {one_times[-1]:.2f}s (run {i + 1}/{repeat})")
     out: dict[str, Any] = {
         "notes": n,
-        "processes": vault_module._processes_for(None, n),
+        "processes": vault_module.processes_for(None, n),
         "kg_seconds": median(kg_times),
         "kg_runs": kg_times,
         "kg_notes_per_s": n / median(kg_times),

@@ -1809,7 +1809,7 @@ def parse_vault(
                 reads[i] = NoteFileRead(cached, own)
                 continue
         to_parse.append(i)
-    processes = _processes_for(jobs, len(to_parse))
+    processes = processes_for(jobs, len(to_parse))
     to_read = [files[i][0] for i in to_parse]
     if cache is not None and processes == 1:
         fresh = [_read_through_cache(cache, file) for file in to_read]  # bytes as cached: not parsed again
@@ -1853,7 +1853,8 @@ class NoteFileRead:
     read_at_ns: int = 0
 
 
-def _processes_for(jobs: int | None, notes: int) -> int:
+def processes_for(jobs: int | None, notes: int) -> int:
+    """How many processes `parse_vault(jobs=jobs)` reads `notes` notes with."""
     if jobs is None:
         if notes < PARALLEL_MIN_NOTES:
             return 1
@@ -2017,6 +2018,7 @@ __all__ = [
     "outline_relations",
     "parse_note",
     "parse_vault",
+    "processes_for",
     "read_vault",
     "read_vault_parsed",
     "resolve_notes",

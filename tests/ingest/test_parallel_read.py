@@ -128,10 +128,10 @@ def test_a_read_where_no_worker_can_start_is_made_in_one_process(
 
 def test_one_process_per_cpu_only_for_reads_worth_a_worker_start() -> None:
     cpus = len(os.sched_getaffinity(0))
-    assert vault_module._processes_for(None, vault_module.PARALLEL_MIN_NOTES - 1) == 1
-    assert vault_module._processes_for(None, 100_000) == cpus
-    assert vault_module._processes_for(4, 250) == 3  # never more processes than chunks of notes
-    assert vault_module._processes_for(1, 100_000) == 1
+    assert vault_module.processes_for(None, vault_module.PARALLEL_MIN_NOTES - 1) == 1
+    assert vault_module.processes_for(None, 100_000) == cpus
+    assert vault_module.processes_for(4, 250) == 3  # never more processes than chunks of notes
+    assert vault_module.processes_for(1, 100_000) == 1
 
 
 def test_jobs_below_one_is_an_error_naming_it() -> None:
