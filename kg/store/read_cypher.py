@@ -256,7 +256,8 @@ LIST_ALL_CONCEPTS = "CALL () { MATCH (c:Concept) RETURN count(c) AS total }" + _
 
 # The same with a tag (nested tags included: `ai` matches `ai/llm`): the tagged concepts are found
 # from the tag's notes, not by asking every concept whether a note about it has the tag (56k
-# subqueries, ~1 s a page on a 50k-note graph), then the page is read in name order as above.
+# subqueries, ~1 s a page on a 50k-note graph), and the page is the first of them by (name, uid)
+# (a tag of 30 concepts: 3-9 ms; one on all 50k notes: ~0.4 s, most of it walking its notes).
 LIST_CONCEPTS_TAGGED = f"""
 CALL () {{
   MATCH (t:Tag) WHERE t.name = $tag OR t.name STARTS WITH $tag + '/'
@@ -265,9 +266,8 @@ CALL () {{
   RETURN collect(DISTINCT c) AS tagged
 }}
 CALL (tagged) {{
-  MATCH (c:Concept) WHERE c.name >= $after_name
-  WITH c ORDER BY c.name
-  WITH c WHERE (c.name > $after_name OR c.uid > $after_uid) AND c IN tagged
+  UNWIND tagged AS c
+  WITH c WHERE c.name > $after_name OR (c.name = $after_name AND c.uid > $after_uid)
   WITH c ORDER BY c.name, c.uid LIMIT $take
   RETURN collect(c {CONCEPT_FIELDS}) AS page
 }}
