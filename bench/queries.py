@@ -41,7 +41,7 @@ NOTE = """query($p: String!, $v: String) { note(path: $p, vault: $v) {
   title tags minutes about { name } linksTo { path } linkedFrom { path } resources } }"""
 CONNECTION = """query($a: String!, $b: String!, $v: String) { connection(from: $a, to: $b, vault: $v) {
   length concepts { name } links { relation evidence { text } } } }"""
-# an alias per request makes each a new question (the server keeps answers by document and variables)
+# a new alias per request makes each a new question (the server keeps answers by document and variables)
 STATS = "query($v: String) {{ s{ask}: stats(vault: $v) {{ notes concepts relations {{ relation count }} }} }}"
 
 Request = tuple[str, dict[str, Any]]
@@ -91,7 +91,7 @@ def requests(graph: dict[str, list[str]], n: int, rng: random.Random) -> Iterato
     yield "concepts by tag", [(CONCEPTS, {"tag": tag, "after": None}) for tag in pick(tags, n)]
     yield "note", [(NOTE, {"p": path}) for path in pick(paths, n)]
     yield "connection", [(CONNECTION, {"a": a, "b": b}) for a, b in zip(pick(names, n), pick(names, n), strict=False)]
-    yield "stats", [(STATS.format(ask=i), {}) for i in range(min(n, 5))]
+    yield "stats", [(STATS.format(ask=rng.randrange(10**9)), {}) for _ in range(min(n, 5))]
 
 
 def _cursor(name: str) -> str:
