@@ -254,9 +254,9 @@ class SpellingTable:
     spellings: dict[str, set[str]]  # spelling key -> concept uids
     display: dict[str, str]  # spelling key -> the spelling to suggest
     by_uid: dict[str, ConceptRecord]
-    keys: list[str] = field(default_factory=list)  # the spelling keys, sorted
+    keys: list[str]  # the spelling keys, sorted
     # the same by length: a spelling within `budget` edits is at most `budget` longer or shorter
-    by_length: dict[int, list[str]] = field(default_factory=dict)
+    by_length: dict[int, list[str]]
 
     @classmethod
     def of(cls, concepts: Iterable[ConceptRecord]) -> SpellingTable:
