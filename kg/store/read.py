@@ -579,6 +579,13 @@ class GraphReader:
         self._read(q.LEARNING_PATH_CLOSURE, start=[NO_UID], min=0.0, exclude=[NO_UID], max_levels=self.closure_levels)
         self._read(q.RESOLVE_EXACT, probes=[_probe(NO_UID + "?")], vault=None)
         self._read(q.CONCEPT_RELATIONS, uids=[NO_UID])
+        # the exploration statements: 0.3-1 s each the first time on a 50k-note graph, ~10-50 ms after
+        page = {"vault": None, "kind": None, "after_name": "", "after_uid": "", "take": 1}
+        self._read(q.LIST_ALL_CONCEPTS, **page)
+        self._read(q.LIST_CONCEPTS_TAGGED, tag=NO_UID, **page)
+        self._read(q.NOTE_BY_PATH, path=NO_UID, vault=None)
+        self._read(q.STATS_ALL, vault=None)
+        self._read(q.CONNECTION, source=NO_UID, target=NO_UID)
 
     # -- resolving names ----------------------------------------------------------------------------
 
