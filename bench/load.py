@@ -7,10 +7,8 @@ Runs in its own process (bench/run.py starts it beside the API server on loopbac
 JSON object: requests, errors (non-200, GraphQL `errors`, transport failures), requests/s and
 latency percentiles in milliseconds. Each client sends its next request when the previous answer
 arrives (closed loop), cycling through the targets. The server keeps each answer until the graph
-changes, so once a target has been asked its answer is reused; `--uncached` (a new maxSteps each
-time) measures the cost of computing every answer. The server also keeps the closure it read for a
-target's answer, so with `--uncached` a target asked before is computed without reading its closure
-again; a target's first asking (the one-client run, each target once) reads it.
+changes, so once a target has been asked its answer is reused; `--uncached` measures the cost of
+computing every answer.
 
 `--document full` sends kg's LEARNING_PATH (what `kg path --json` asks: every reason's assertions and
 from/to/requiredBy objects); `outline` (the default) sends LEARNING_PATH_OUTLINE, what a client
