@@ -115,7 +115,7 @@ def _compute(
             warnings.append(f"target {text!r} read as {', '.join(c.name for c in res.concepts)!r}")
 
     closure = reader.closure([t.uid for t in targets], min_confidence)
-    concepts = dict(closure.concepts)  # the closure may be kept for the next answer: not changed here
+    concepts = closure.concepts
     for t in targets:
         concepts.setdefault(t.uid, t)
     plan = plan_learning_path(

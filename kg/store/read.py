@@ -383,9 +383,6 @@ class SpellingIndex:
             return table
 
 
-CLOSURES = "closures"  # the snapshot's pool of learningPath closures
-
-
 class GraphSnapshot:
     """What the API derives from the whole graph, kept while the graph's version stays the same.
 
@@ -404,11 +401,6 @@ class GraphSnapshot:
         # 150 KB (LEARNING_PATH_OUTLINE) to 450 KB (LEARNING_PATH), and a pool smaller than what the
         # clients ask in turn keeps nothing (LRU with a cycle longer than the pool always misses)
         "answers": (4096, 256 << 20),
-        # learningPath closures by (targets, confidence floor), cost = edges + concepts: another
-        # answer for the same targets (other known concepts, maxSteps, fields) reuses the closure
-        # (58% of computing a path on a 50k-note graph). A unit is ~1 KB with its records and notes:
-        # ≤ ~200 MB per process; the 200 bench targets' closures on the 50k graph are 161k units.
-        CLOSURES: (4096, 200_000),
     }
 
     def __init__(
@@ -667,24 +659,9 @@ class GraphReader:
     # -- learning path ------------------------------------------------------------------------------
 
     def closure(self, start: Iterable[str], min_confidence: float = 0.0) -> Closure:
-        """Everything the `start` concepts require, transitively, with edges, depths and notes.
-        With a snapshot, kept per graph version: the same closure is not read twice (treat it as
-        read-only: the next caller gets the same object)."""
-        start = list(dict.fromkeys(start))
-        if self.snapshot is None:
-            return self._read_closure(start, min_confidence)
-        version = self.version()
-        key = (tuple(start), float(min_confidence))
-        kept = self.snapshot.get(CLOSURES, version, key)
-        if isinstance(kept, Closure):
-            return kept
-        closure = self._read_closure(start, min_confidence)
-        self.snapshot.put(CLOSURES, version, key, closure, cost=len(closure.requires) + len(closure.concepts))
-        return closure
-
-    def _read_closure(self, start: list[str], min_confidence: float) -> Closure:
+        """Everything the `start` concepts require, transitively, with edges, depths and notes."""
         out = Closure()
-        frontier = start
+        frontier = list(dict.fromkeys(start))
         offset = 0
         while frontier:
             rows = self._read(

@@ -179,29 +179,3 @@ async def test_a_running_app_builds_a_new_versions_spellings_before_a_request_as
         body = await gql(client, concept, name="GAE")
         assert body["data"]["concept"] == {"name": "Advantage Estimation"}
         assert body["extensions"]["cypherQueries"] == 1  # the version; the spellings were ready
-
-
-@pytest.mark.parametrize("version_ttl_s", [3600.0])
-async def test_another_answer_for_the_same_targets_reuses_their_closure(
-    client: httpx.AsyncClient, rl_vault: Driver, api_settings: Settings
-) -> None:
-    """Other known concepts, another maxSteps or other fields: the closure read for the targets is
-    reused (no statement at all), and the answer is the one a fresh app computes."""
-    asked = [
-        {"to": ["GRPO"]},
-        {"to": ["GRPO"], "maxSteps": 3},
-        {"to": ["GRPO"], "known": ["PPO"]},
-        {"to": ["GRPO"], "known": ["Policy Gradient"], "maxSteps": 2},
-    ]
-    for i, variables in enumerate(asked):
-        body = await client.post("/graphql", json=raw(LEARNING_PATH, variables))
-        queries = body.json()["extensions"]["cypherQueries"]
-        # the first: version, spellings (2), closure; then nothing: the closure is kept
-        assert queries == (4 if i == 0 else 0), (variables, queries)
-        fresh_app = create_app(api_settings, driver=rl_vault, version_ttl_s=0.0)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fresh_app), base_url="http://f") as fresh:
-            computed = await fresh.post("/graphql", json=raw(LEARNING_PATH, variables))
-        assert without_extensions(body.content) == without_extensions(computed.content)
-    # another confidence floor is another closure: read
-    other = await client.post("/graphql", json=raw(LEARNING_PATH, {"to": ["GRPO"], "minConfidence": 0.9}))
-    assert other.json()["extensions"]["cypherQueries"] == 1
