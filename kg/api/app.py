@@ -27,7 +27,7 @@ from kg.api.responses import (
 )
 from kg.api.schema import schema
 from kg.settings import Settings
-from kg.store.read import NO_UID, GraphReader, GraphSnapshot, StoreError
+from kg.store.read import GraphReader, GraphSnapshot, StoreError
 
 READINESS_TIMEOUT_S = 5.0
 # How long the graph version read by one request is trusted by the next ones: a request then costs
@@ -81,22 +81,24 @@ def create_app(
     def new_reader() -> GraphReader:
         return GraphReader(the_driver, database, timeout_s=timeout_s, snapshot=snapshot)
 
+    def build_spellings() -> None:
+        """The spelling index of the graph's current version, built unless it is already."""
+        reader = GraphReader(the_driver, database, snapshot=snapshot)  # a reader reads its version once
+        snapshot.spellings(reader.version(), reader.spelling_index)
+
     async def warm_up() -> None:
         # Plans the big statements in the background; an unreachable Neo4j is /readyz's business.
-        reader = GraphReader(the_driver, database, snapshot=snapshot)
         try:
-            await asyncio.to_thread(reader.warm_up)
-            await asyncio.to_thread(reader.resolve, [NO_UID + "?"])  # builds the spelling index
+            await asyncio.to_thread(GraphReader(the_driver, database, snapshot=snapshot).warm_up)
+            await asyncio.to_thread(build_spellings)
         except StoreError as exc:
             log.info("kg api: warm-up skipped: %s", exc)
         # After an ingest the first name lookup would rebuild the spelling index (~4 s on a 50k-note
         # graph, every client waiting): built here as soon as the new version shows instead.
         while spellings_refresh_s > 0:
             await asyncio.sleep(spellings_refresh_s)
-            reader = GraphReader(the_driver, database, snapshot=snapshot)  # a reader reads its version once
             try:
-                version = await asyncio.to_thread(reader.version)
-                await asyncio.to_thread(snapshot.spellings, version, reader.spelling_index)
+                await asyncio.to_thread(build_spellings)
             except StoreError as exc:
                 log.debug("kg api: spelling refresh skipped: %s", exc)
 

@@ -71,15 +71,29 @@ class ConceptRecord:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> ConceptRecord:
-        return cls(
-            uid=data["uid"],
-            vault=data.get("vault") or "",
-            key=data.get("key") or "",
-            name=data.get("name") or data.get("key") or "",
-            aliases=tuple(data.get("aliases") or ()),
-            kind=data.get("kind"),
-            description=data.get("description"),
+        return cls.of_values(
+            data["uid"],
+            data.get("vault"),
+            data.get("key"),
+            data.get("name"),
+            data.get("aliases"),
+            data.get("kind"),
+            data.get("description"),
         )
+
+    @classmethod
+    def of_values(
+        cls,
+        uid: str,
+        vault: str | None,
+        key: str | None,
+        name: str | None,
+        aliases: Iterable[str] | None,
+        kind: str | None,
+        description: str | None,
+    ) -> ConceptRecord:
+        """From the stored properties, missing ones as `of` reads them (a name falls back to the key)."""
+        return cls(uid, vault or "", key or "", name or key or "", tuple(aliases or ()), kind, description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,12 +624,8 @@ class GraphReader:
     def spelling_index(self) -> SpellingIndex:
         """Every spelling in the graph, in memory (two statements over the whole graph)."""
         concepts = [
-            (
-                ConceptRecord(uid, vault or "", key or "", name or key or "", tuple(aliases or ()), kind, about),
-                lower,
-                lowers,
-            )
-            for uid, vault, key, name, aliases, kind, about, lower, lowers in self._read(q.SPELLINGS_CONCEPTS)[0][0]
+            (ConceptRecord.of_values(*fields), lower, lowers)
+            for *fields, lower, lowers in self._read(q.SPELLINGS_CONCEPTS)[0][0]
         ]
         return SpellingIndex(concepts, self._read(q.SPELLINGS_NOTES)[0][0])
 
