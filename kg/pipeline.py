@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from neo4j import Driver
@@ -37,15 +38,23 @@ class RelationsConfigError(ValueError):
     """The relations config file cannot be read or is wrong; the message names the file and the key."""
 
 
+# Third-party code whose answers shape the graph: front matter (YAML, TOML) and packed bodies.
+PARSING_DISTRIBUTIONS = ("PyYAML", "python-frontmatter", "lz4")
+
+
 @cache
-def _code_digest() -> str:
-    """The source of the code that turns a vault into a graph: another kg may make another graph."""
+def code_digest() -> str:
+    """The source of the code that turns a vault into a graph, and the data it reads (the Chinese word
+    frequencies that judge a note's encoding): another kg may make another graph."""
     digest = hashlib.blake2b(digest_size=16)
     for package in ("ingest", "kg"):
         folder = Path(__file__).resolve().parents[1] / package
-        for source in sorted(folder.rglob("*.py")):
+        data = (folder / "data").glob("*") if package == "ingest" else ()
+        for source in sorted([*folder.rglob("*.py"), *data]):
             digest.update(str(source.relative_to(folder.parent)).encode())
             digest.update(source.read_bytes())
+    for distribution in PARSING_DISTRIBUTIONS:  # the libraries the parser leans on
+        digest.update(f"{distribution}=={metadata.version(distribution)}".encode())
     return digest.hexdigest()
 
 
@@ -64,7 +73,7 @@ def vault_fingerprint(root: Path, relations_config: Path | None = None) -> str |
     recent = time.time_ns() - RACY_MTIME_NS
     if any(mtime > recent for _, mtime in snapshot.values()):
         return None
-    return hashlib.blake2b(repr((sorted(snapshot.items()), _code_digest())).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(repr((sorted(snapshot.items()), code_digest())).encode(), digest_size=16).hexdigest()
 
 
 def default_vault_name(root: Path) -> str:
