@@ -32,6 +32,7 @@ from kg.cli.common import (
     fail,
     load_settings,
 )
+from kg.ingest_state import STATE_DIR_NAME, IngestState, load_state, save_state, state_file
 from kg.pipeline import (
     IngestResult,
     RelationsConfigError,
@@ -70,7 +71,9 @@ def _run_once(
     interactive: bool,
     fingerprint: str | None,
     jobs: int | None,
+    state: IngestState | None,
 ) -> IngestResult:
+    cache, digests = (state.cache, state.digests) if state is not None else (None, None)
     if not interactive:
         return ingest_vault(
             driver,
@@ -80,6 +83,8 @@ def _run_once(
             relations_config=config,
             fingerprint=fingerprint,
             jobs=jobs,
+            cache=cache,
+            digests=digests,
         )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -101,6 +106,8 @@ def _run_once(
             relations_config=config,
             fingerprint=fingerprint,
             jobs=jobs,
+            cache=cache,
+            digests=digests,
         )
 
 
@@ -140,6 +147,16 @@ def ingest(
         ),
     ] = False,
     jobs: JobsOption = None,
+    keep_state: Annotated[
+        bool,
+        typer.Option(
+            "--keep-state",
+            help=(
+                "One-shot runs (cron): keep what this run read of each note in KG_HOME/ingest-state/, so "
+                "that the next run parses and resolves only the notes changed since (~13 KB of disk a note)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes
     nothing, and when no file's name, size or mtime changed since the last ingest it reads nothing either."""
@@ -148,6 +165,8 @@ def ingest(
         raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
     if every and watch:
         raise fail("use either --every or --watch, not both", 2)
+    if keep_state and (every or watch):
+        raise fail("--keep-state is for one-shot runs: --every and --watch keep their state in memory", 2)
     try:
         interval = parse_duration(every) if every else None
         quiet_s = parse_duration(debounce)
@@ -177,7 +196,9 @@ def ingest(
                     f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
                 )
                 return
-            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs)
+            state_path = state_file(settings.home / STATE_DIR_NAME, root) if keep_state else None
+            state = _load_kept_state(state_path, root, full) if state_path is not None else None
+            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state)
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad
@@ -199,12 +220,41 @@ def ingest(
             raise fail(f"Neo4j at {settings.neo4j_uri} failed the ingest ({reason})") from None
         finally:
             driver.close()
-        _log(_summary(result))
+        if state is not None and state_path is not None:
+            _log(f"{_summary(result)} parsed={state.cache.misses} resolved={state.cache.notes_resolved}")
+            _save_kept_state(state_path, root, state)
+        else:
+            _log(_summary(result))
         if problems:
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
     _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs)
+
+
+def _load_kept_state(path: Path, root: Path, full: bool) -> IngestState:
+    """The state the last `--keep-state` run kept, or an empty one (why, when there was a file)."""
+    if full:  # read it all: the run starts empty and keeps what it reads
+        return IngestState.empty()
+    started = time.perf_counter()
+    state, why = load_state(path, root)
+    if state is None:
+        if why:
+            _log(f"kept state not used: {why}; reading the whole vault")
+        return IngestState.empty()
+    _log(f"kept state of {len(state.cache)} notes loaded from {path} in {time.perf_counter() - started:.2f}s")
+    return state
+
+
+def _save_kept_state(path: Path, root: Path, state: IngestState) -> None:
+    """Keep the state for the next run; failing to is reported, not fatal: the graph is written."""
+    started = time.perf_counter()
+    try:
+        size = save_state(path, root, state)
+    except OSError as exc:
+        _log(f"could not keep the state in {path} ({exc.strerror or exc}); the next run reads the whole vault")
+        return
+    _log(f"kept state ({size / 1e6:.1f} MB) saved to {path} in {time.perf_counter() - started:.2f}s")
 
 
 def _run_forever(
