@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from neo4j import Driver
+from query_plans import plan_operators
 from rl_graphs import P, note, rel, rl_graph
 
 from kg.api.errors import BadArgumentError
@@ -187,18 +188,6 @@ def test_concept_pages_follow_name_then_uid_through_every_filter(
             break
         after = seen[-1]
     assert seen == expected
-
-
-def plan_operators(driver: Driver, statement: str, **params: object) -> list[str]:
-    with driver.session() as session:
-        session.run("CALL db.awaitIndexes(60)").consume()
-        plan = session.run("EXPLAIN " + statement, **params).consume().plan
-    assert plan is not None
-
-    def walk(step: dict) -> list[str]:  # type: ignore[type-arg]
-        return [step["operatorType"].split("@")[0], *(o for child in step.get("children", []) for o in walk(child))]
-
-    return walk(plan)
 
 
 @pytest.mark.parametrize("statement", ["LIST_CONCEPTS", "LIST_ALL_CONCEPTS", "LIST_CONCEPTS_TAGGED"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from neo4j import Driver
+from query_plans import plan_operators
 from test_sync import _note, _rel, small_graph, typed_edges
 
 from kg.model import RelationType
@@ -141,19 +142,10 @@ def test_reading_a_vaults_digests_seeks_its_notes_and_concepts_in_the_indexes(
     ensure_schema(neo4j_driver)
     VaultSync(neo4j_driver).sync("v", "/v", small_graph())
     VaultSync(neo4j_driver).sync("w", "/w", small_graph())
+    used = plan_operators(neo4j_driver, cypher.VAULT_DIGESTS, vault="v")
     with neo4j_driver.session() as session:
-        session.run("CALL db.awaitIndexes(60)").consume()
-        plan = session.run("EXPLAIN " + cypher.VAULT_DIGESTS, vault="v").consume().plan
         record = session.run(cypher.VAULT_DIGESTS, vault="v").single()
-    assert plan is not None and record is not None
-
-    def operators(step: dict) -> list[str]:  # type: ignore[type-arg]
-        return [
-            step["operatorType"].split("@")[0],
-            *(o for child in step.get("children", []) for o in operators(child)),
-        ]
-
-    used = operators(plan)
+    assert record is not None
     assert used.count("NodeIndexSeek") == 2 and "NodeByLabelScan" not in used, used
     assert {uid for uid, _ in record["notes"]} == {scoped_uid("v", n) for n in small_graph().notes}
     assert {uid for uid, _ in record["concepts"]} == {scoped_uid("v", c) for c in small_graph().concepts}
