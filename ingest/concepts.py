@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import patterns as P
+from kg.model import pickled_by_fields
 
 # --- note kinds ------------------------------------------------------------------------------------
 
@@ -446,6 +447,7 @@ def abbreviation_fits(abbr: str, full: str) -> bool:
     return len(capitals) >= 2 and _is_subsequence(capitals, _initials(full))
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class NameCandidate:
     """A concept named by a piece of text: its display name, other spellings, the note kind."""

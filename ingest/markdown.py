@@ -17,7 +17,7 @@ from sys import intern
 from urllib.parse import unquote
 
 from ingest import patterns as P
-from kg.model import Link
+from kg.model import Link, pickled_by_fields
 
 NOTE_EXTENSIONS = (".md", ".markdown")
 
@@ -333,17 +333,15 @@ def find_tags(masked: str, taken: list[tuple[int, int]]) -> list[tuple[str, int]
 # --- structure ------------------------------------------------------------------------------------
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Heading:
     line: int
     level: int
     text: str  # as written, without the `#` markers
 
-    def __reduce__(self) -> tuple[type[Heading], tuple[int, int, str]]:
-        # a packed note body holds dozens; the frozen-dataclass state protocol took 2x as long to load
-        return Heading, (self.line, self.level, self.text)
 
-
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ListItem:
     line: int
@@ -352,18 +350,13 @@ class ListItem:
     parent: int | None  # index of the parent item in the note's item list
     heading_index: int | None  # index of the heading the item sits under
 
-    def __reduce__(self) -> tuple[type[ListItem], tuple[int, int, str, int | None, int | None]]:
-        return ListItem, (self.line, self.depth, self.text, self.parent, self.heading_index)
 
-
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TableRow:
     line: int
     row: int | None  # 0-based data row; None for the header and separator rows
     cells: tuple[str, ...]
-
-    def __reduce__(self) -> tuple[type[TableRow], tuple[int, int | None, tuple[str, ...]]]:
-        return TableRow, (self.line, self.row, self.cells)
 
 
 def find_headings(masked: str, lines: LineIndex) -> list[Heading]:

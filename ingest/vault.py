@@ -66,7 +66,18 @@ from ingest.markdown import (
 from ingest.refd import RefdMemo
 from ingest.relations import RULES as TYPED_RULES
 from ingest.relations import TypedRule, config_of, replay_ensures, vault_stage
-from kg.model import Concept, Graph, Link, Mention, Note, Problem, ProblemKind, Relation, RelationType
+from kg.model import (
+    Concept,
+    Graph,
+    Link,
+    Mention,
+    Note,
+    Problem,
+    ProblemKind,
+    Relation,
+    RelationType,
+    pickled_by_fields,
+)
 
 NOTE_SUFFIXES = (".md", ".markdown")
 DEFAULT_MAX_FILE_BYTES = 10_000_000
@@ -100,6 +111,7 @@ class LineContext:
     links: tuple[Link, ...]  # links written on the line (resolved once the vault is resolved)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class OutlineEntry:
     """A heading, list item or table row of an outline note that names concepts."""

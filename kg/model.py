@@ -6,8 +6,28 @@ store writes and reads these values, the API turns them into GraphQL types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_Frozen = TypeVar("_Frozen", bound=type)
+
+
+def pickled_by_fields(cls: _Frozen) -> _Frozen:
+    """Pickle instances as the class called with the field values, all of them (a field added later
+    is not forgotten). A frozen slots dataclass otherwise pickles through dataclasses' own state
+    functions (Python, a `fields()` call and a setattr per field for each object): unpickling 300k
+    links took 1.27 s against 0.66 s, and a vault holds hundreds of thousands of links, mentions and
+    relations (the parse workers send them back pickled, a packed note body holds its headings, list
+    items and table rows, `kg ingest --keep-state` keeps them all on disk)."""
+    values = attrgetter(*(f.name for f in fields(cls)))  # two or more fields: a tuple
+
+    def __reduce__(self: Any) -> tuple[type, tuple[object, ...]]:
+        return (cls, values(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 
 class RelationType(StrEnum):
@@ -43,6 +63,7 @@ class Problem:
     line: int | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Mention:
     """A concept named somewhere in a note, with the context the relation rules read."""
@@ -57,6 +78,7 @@ class Mention:
     line_text: str = ""  # the whole source line (without surrounding whitespace), for evidence
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Link:
     """A wiki link or markdown link as written, and what it resolved to."""
@@ -100,6 +122,7 @@ class Concept:
     description: str | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Relation:
     """One assertion of a typed edge, by one rule, in one note.

@@ -140,3 +140,27 @@ def test_a_save_that_fails_leaves_the_previous_state(
     assert dumps == 2
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_values_pickled_by_their_fields_keep_every_field() -> None:
+    """Links, mentions, relations and the parse's values pickle as their class called with every
+    field (`kg.model.pickled_by_fields`): a round trip with no field at its default gives them back equal."""
+    from ingest.concepts import NameCandidate
+    from ingest.markdown import Heading, ListItem, TableRow
+    from ingest.vault import OutlineEntry
+    from kg.model import Link, Mention, Relation, RelationType
+
+    name = NameCandidate("GRPO", ("Group Relative PO",), "method", True)
+    values = [
+        Link("GRPO", 3, "wiki", "alias", "heading", "block", "GRPO.md", "grpo", "up"),
+        Mention("grpo", "GRPO", 4, "heading", ("A", "B"), 2, 1, "line text"),
+        Relation(RelationType.VARIANT_OF, "grpo", "ppo", 0.7, "rule", "GRPO.md", 5, "evidence"),
+        Heading(1, 2, "Title"),
+        ListItem(2, 1, "item", 0, 1),
+        TableRow(3, 0, ("a", "b")),
+        name,
+        OutlineEntry(4, "list_item", "text", (name,), 1, 0, 2),
+    ]
+    for value in values:
+        assert len(value.__reduce__()[1]) == len(value.__dataclass_fields__)  # type: ignore[attr-defined]
+        assert pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) == value
