@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from strawberry.types import ExecutionResult
 
 from kg.cli.app import app
 from kg.cli.common import EXIT_UNAVAILABLE, fail, load_settings, neo4j_driver
+
+if TYPE_CHECKING:  # strawberry loads in ~0.1 s: only `kg path` and `kg serve` need it, not every command
+    from strawberry.types import ExecutionResult
 
 EVIDENCE_WIDTH = 90
 MAX_REASONS = 3  # in the tree; strongest first (the JSON has them all)
