@@ -407,6 +407,11 @@ class GraphSnapshot:
 
     `version_ttl_s` > 0 lets readers reuse the graph version read less than that long ago instead of
     asking Neo4j on every request: a sync then shows in the answers within that time, not at once.
+    Those reads are made one at a time, so the last one read is the newest version: a request that
+    read an older one (just before an ingest) and finishes after a newer one was seen neither keeps
+    its answer nor switches what is kept back to its version (which would drop the new version's
+    spelling index, to be built again by the next request). With `version_ttl_s` 0 the reads are
+    concurrent and any version a request brings is taken as the current one.
     `freeze_gc` moves every object alive once a spelling index is built (the index, the app) out of
     the garbage collector's sight (`gc.freeze`): for a long-running server, not a library caller."""
 
@@ -460,9 +465,17 @@ class GraphSnapshot:
         with self._lock:
             return self._version if self._spellings is not None else None
 
+    def _newest(self) -> str | None:
+        """The last version read through `current_version` (None when reads are not one at a time)."""
+        checked = self._checked
+        return checked[0] if checked is not None and self.version_ttl_s > 0 else None
+
     def spellings(self, version: str, build: Callable[[], SpellingIndex]) -> SpellingIndex:
+        """The spelling index of `version`, built by `build` unless it is kept. A request of an older
+        version than the newest seen gets the newest one's (it reads today's graph anyway)."""
+        newest = self._newest()
         with self._lock:  # one build per version, even under concurrent requests
-            self._switch(version)
+            self._switch(newest if newest is not None else version)
             if self._spellings is None:
                 self._spellings = build()
                 if self.freeze_gc:
@@ -487,7 +500,8 @@ class GraphSnapshot:
     def put(self, pool: str, version: str, key: Any, value: Any, cost: int = 1) -> None:
         """Keep `value`; the least recently used go first when the pool is over its entries or cost."""
         max_entries, max_cost = self._limits[pool]
-        if cost > max_cost:
+        newest = self._newest()
+        if cost > max_cost or (newest is not None and version != newest):  # an answer of an older version
             return
         with self._lock:
             self._switch(version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -149,6 +150,37 @@ def test_kept_values_are_bounded_by_entries_and_cost_and_dropped_with_the_versio
     assert kept.get("p", "v2", "big") is None  # another version does not see it
     kept.put("p", "v2", "x", "X")
     assert kept.get("p", "v1", "big") is None and kept.get("p", "v2", "x") == "X"
+
+
+def test_a_request_of_an_older_version_does_not_switch_the_kept_values_back() -> None:
+    """A request that read the version just before an ingest and finishes after a newer one was read
+    neither keeps its answer nor drops the newer version's spelling index (which the next request
+    would then wait to have built again)."""
+    from kg.store.read import GraphSnapshot, SpellingIndex
+
+    kept = GraphSnapshot(version_ttl_s=0.01)
+    builds: list[str] = []
+
+    def build(label: str) -> Callable[[], SpellingIndex]:
+        def spelling_index() -> SpellingIndex:
+            builds.append(label)
+            return SpellingIndex([], [])
+
+        return spelling_index
+
+    old = kept.current_version(lambda: "v1")  # a slow request reads v1 ...
+    time.sleep(0.02)
+    new = kept.current_version(lambda: "v2")  # ... an ingest, and the next request reads v2
+    index = kept.spellings(new, build("v2"))
+    kept.put("answers", new, "q", b"new answer")
+    kept.put("answers", old, "q-old", b"old answer")  # the slow request ends
+    assert kept.spellings(old, build("v1 again")) is index and builds == ["v2"]
+    assert kept.spellings_version == "v2" and kept.get("answers", new, "q") == b"new answer"
+    assert kept.get("answers", old, "q-old") is None
+    time.sleep(0.02)
+    newer = kept.current_version(lambda: "v3")  # the next ingest: its first request builds v3's index
+    assert kept.spellings(newer, build("v3")) is not index and builds == ["v2", "v3"]
+    assert kept.get("answers", new, "q") is None
 
 
 async def test_a_running_app_builds_a_new_versions_spellings_before_a_request_asks(
