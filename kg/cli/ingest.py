@@ -153,7 +153,7 @@ def ingest(
             "--keep-state",
             help=(
                 "One-shot runs (cron): keep what this run read of each note in KG_HOME/ingest-state/, so "
-                "that the next run parses and resolves only the notes changed since (~13 KB of disk a note)."
+                "that the next run parses and resolves only the notes changed since (~8 KB of disk a note)."
             ),
         ),
     ] = False,
