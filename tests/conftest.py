@@ -41,6 +41,15 @@ class Neo4jConnection:
     def auth(self) -> tuple[str, str]:
         return (self.user, self.password)
 
+    def env(self) -> dict[str, str]:
+        """The settings a `kg` command run by a test reads to reach this server."""
+        return {
+            "NEO4J_URI": self.uri,
+            "NEO4J_USER": self.user,
+            "NEO4J_PASSWORD": self.password,
+            "NEO4J_DATABASE": self.database,
+        }
+
 
 def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("KG_REQUIRE_NEO4J") == "1":

@@ -29,13 +29,7 @@ def test_keep_state_reads_only_the_edited_note(
     tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
 ) -> None:
     vault = _vault(tmp_path / "v")
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-        "KG_HOME": str(tmp_path / "home"),
-    }
+    env = {**neo4j_connection.env(), "KG_HOME": str(tmp_path / "home")}
 
     def ingest(*extra: str) -> str:
         result = CliRunner().invoke(app, ["ingest", str(vault), "--name", "cron", *extra], env=env)

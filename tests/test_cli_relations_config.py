@@ -84,12 +84,7 @@ def test_ingest_stores_relations_from_the_vaults_own_keys(
 ) -> None:
     vault = _vault(tmp_path / "v")
     (vault / "kg-relations.toml").write_text(CONFIG, encoding="utf-8")
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-    }
+    env = neo4j_connection.env()
     result = CliRunner().invoke(app, ["ingest", str(vault), "--name", "own-keys"], env=env)
     assert result.exit_code == 0, result.output
     records = neo4j_driver.execute_query(

@@ -70,12 +70,7 @@ def test_an_unchanged_vault_is_not_read_again(
     tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
 ) -> None:
     vault = _vault(tmp_path / "v")
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-    }
+    env = neo4j_connection.env()
 
     def ingest(*extra: str) -> str:
         result = CliRunner().invoke(app, ["ingest", str(vault), "--name", "quiet", *extra], env=env)

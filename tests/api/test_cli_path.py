@@ -26,12 +26,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def neo4j_env(neo4j_connection: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-    }
+    env = neo4j_connection.env()
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

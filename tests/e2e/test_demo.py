@@ -17,12 +17,7 @@ def test_demo_ingests_the_sample_vault_and_prints_a_learning_path_over_http(
     neo4j_connection: Any, clean_db: None
 ) -> None:
     port = find_free_port()
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-    }
+    env = neo4j_connection.env()
     result = CliRunner().invoke(app, ["demo", "--once", "--port", str(port)], env=env)
     assert result.exit_code == 0, result.output
     out = result.output
