@@ -1489,8 +1489,6 @@ def resolve_notes(
     10k-note read's peak of Python objects went 382 -> 150 MB; BENCHMARKS.md).
     `mention_context` False leaves each `Mention`'s context (heading path, list depth, table row,
     line text) at its defaults, for a caller that keeps only which concept is mentioned where."""
-    if release_scans and cache is not None:
-        raise ValueError("release_scans: a ParseCache keeps the scans of the notes it hands out")
     problems = list(problems or [])
     rule_list = default_rules() if rules is None else list(rules)
     signature = _rules_signature(rule_list, prose_mentions, mention_context)
@@ -1806,8 +1804,6 @@ def parse_vault(
     `pack` packs each note's body as it is parsed (`ParsedNote.pack`; not with a cache, which keeps them).
     `jobs`: processes that read and parse, this one included (`ingest.parallel`); None: one per CPU
     when at least `PARALLEL_MIN_NOTES` notes need parsing, else 1. The result is the same either way."""
-    if pack and cache is not None:
-        raise ValueError("pack: a ParseCache keeps the bodies of the notes it hands out")
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs: {jobs} is not a number of processes (1 or more)")
     if cache is not None:
@@ -1831,7 +1827,7 @@ def parse_vault(
     processes = processes_for(jobs, len(to_parse))
     to_read = [files[i][0] for i in to_parse]
     if cache is not None and processes == 1:
-        fresh = [_read_through_cache(cache, file) for file in to_read]  # bytes as cached: not parsed again
+        fresh = [_read_through_cache(cache, file, pack) for file in to_read]  # bytes as cached: not parsed again
     else:
         fresh = parallel.read_in_parallel(to_read, pack=pack, processes=processes)  # one process: in this one
         if cache is not None:
@@ -1901,7 +1897,7 @@ def read_note_files(files: Sequence[NoteFile], pack: bool) -> list[NoteFileRead]
     return reads
 
 
-def _read_through_cache(cache: ParseCache, file: NoteFile) -> NoteFileRead:
+def _read_through_cache(cache: ParseCache, file: NoteFile, pack: bool = False) -> NoteFileRead:
     """Read a file whose size and mtime the cache could not vouch for: the cached parse when its bytes
     are those cached (not decoded or parsed again), else a new parse, now cached."""
     problems: list[Problem] = []
@@ -1914,6 +1910,8 @@ def _read_through_cache(cache: ParseCache, file: NoteFile) -> NoteFileRead:
         return NoteFileRead(cached, problems)
     parsed = _parse_note_bytes(file.path, raw, content_hash, problems)
     if parsed is not None:
+        if pack:
+            parsed.pack()
         cache._put(file, content_hash, parsed, problems, read_at_ns)
     return NoteFileRead(parsed, problems)
 
@@ -2008,8 +2006,8 @@ def read_vault(
     row, line text): ~30 MB per 10k notes a caller that does not read it need not hold.
     `jobs`: processes that read and parse the notes (see `parse_vault`); None: one per CPU for a read
     of at least `PARALLEL_MIN_NOTES` notes, else 1."""
-    # Without a cache nobody reads the parsed notes afterwards: their scans can go as the rules finish.
-    release = cache is None
+    # Nobody reads the parsed notes afterwards: their scans can go as the rules finish.
+    release = True
     return _read(
         Path(root),
         max_file_bytes=max_file_bytes,
