@@ -769,8 +769,9 @@ class ParseCache:
     """What reading one vault made of each note, kept in memory between reads: pass the same cache to
     successive `read_vault` calls and only the notes whose bytes changed (by size and mtime, else
     SHA-256) are decoded and parsed again, and only those and the notes an edit can affect are
-    resolved again (see `resolve_notes`). For long-running ingests (`--every`, `--watch`). It holds
-    a little more than one read (every note's parse and resolution); notes gone from the vault are
+    resolved again (see `resolve_notes`). For long-running ingests (`--every`, `--watch`) and
+    `kg ingest --keep-state`. It holds every note's parse (its body packed when `read_vault` filled
+    it, unpacked on demand for a note resolved again) and resolution; notes gone from the vault are
     dropped at each read. `hits` and `misses` count the notes of the last read taken from the cache
     or parsed; `notes_resolved` the notes its resolution did not reuse."""
 
@@ -1483,10 +1484,11 @@ def resolve_notes(
     effects on the index replayed. Added or removed notes, another primary name or other rules:
     everything is resolved again. The graph is the same either way (tests compare with fresh reads).
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
-    before it. `release_scans` (a caller that drops the parsed notes afterwards, without a cache)
-    packs each note's body between the stages that read it (`ParsedNote.pack`; the parse packs it
-    first) and frees it once its rules have run (with the rest of the memory work of 2026-12-02, a
-    10k-note read's peak of Python objects went 382 -> 150 MB; BENCHMARKS.md).
+    before it. `release_scans` (a caller that drops the parsed notes afterwards; a cache keeps its
+    own copies of the bodies, packed) packs each note's body between the stages that read it
+    (`ParsedNote.pack`; the parse packs it first) and frees it once its rules have run (with the
+    rest of the memory work of 2026-12-02, a 10k-note read's peak of Python objects went 382 -> 150
+    MB; BENCHMARKS.md).
     `mention_context` False leaves each `Mention`'s context (heading path, list depth, table row,
     line text) at its defaults, for a caller that keeps only which concept is mentioned where."""
     problems = list(problems or [])
@@ -1801,7 +1803,7 @@ def parse_vault(
     jobs: int | None = None,
 ) -> tuple[list[ParsedNote], list[Problem]]:
     """Read and parse every note file (no cross-note work); unchanged notes come from `cache`.
-    `pack` packs each note's body as it is parsed (`ParsedNote.pack`; not with a cache, which keeps them).
+    `pack` packs each note's body as it is parsed (`ParsedNote.pack`; a cache then keeps them packed).
     `jobs`: processes that read and parse, this one included (`ingest.parallel`); None: one per CPU
     when at least `PARALLEL_MIN_NOTES` notes need parsing, else 1. The result is the same either way."""
     if jobs is not None and jobs < 1:
