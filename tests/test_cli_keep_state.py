@@ -52,8 +52,3 @@ def test_keep_state_reads_only_the_edited_note(
     # a whole read without the state finds nothing to write: the kept run wrote the same graph
     whole = ingest("--full")
     assert "kept state" not in whole and "added=0 changed=0 deleted=0" in whole
-
-
-def test_keep_state_is_for_one_shot_runs(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--watch", "--keep-state"])
-    assert result.exit_code == 2 and "--keep-state is for one-shot runs" in result.output

@@ -20,7 +20,6 @@ import typer
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
-from ingest.vault import ParseCache
 from kg.cli.app import app
 from kg.cli.common import (
     EXIT_DATA_ERROR,
@@ -45,7 +44,7 @@ from kg.pipeline import (
 )
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import IngestLockedError, NoteDigests, VaultSync
+from kg.store.sync import IngestLockedError, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
@@ -152,8 +151,9 @@ def ingest(
         typer.Option(
             "--keep-state",
             help=(
-                "One-shot runs (cron): keep what this run read of each note in KG_HOME/ingest-state/, so "
-                "that the next run parses and resolves only the notes changed since (~8 KB of disk a note)."
+                "Keep what the run read of each note in KG_HOME/ingest-state/, so that the next run (cron), "
+                "or a restarted --every/--watch, parses and resolves only the notes changed since "
+                "(~8 KB of disk a note)."
             ),
         ),
     ] = False,
@@ -165,8 +165,6 @@ def ingest(
         raise fail(f"vault {str(vault)!r} is not a folder", EXIT_DATA_ERROR)
     if every and watch:
         raise fail("use either --every or --watch, not both", 2)
-    if keep_state and (every or watch):
-        raise fail("--keep-state is for one-shot runs: --every and --watch keep their state in memory", 2)
     try:
         interval = parse_duration(every) if every else None
         quiet_s = parse_duration(debounce)
@@ -229,7 +227,7 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs)
+    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, keep_state)
 
 
 def _load_kept_state(path: Path, root: Path, full: bool) -> IngestState:
@@ -266,16 +264,23 @@ def _run_forever(
     debounce_s: float,
     break_lock: bool,
     jobs: int | None,
+    keep_state: bool = False,
 ) -> None:
-    """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time)."""
+    """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time).
+    `keep_state`: start from the state a last run kept on disk, and keep it there after the first run
+    and whenever a tenth of the vault was read or resolved again since the last save (a state that
+    lags behind some small edits is still right: the next start reads those notes again)."""
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=auth)
     mode = f"every {interval:g}s" if interval is not None else "on change"
     _log(f"watching {root} ({mode}) into {settings.neo4j_uri} as vault {vault_name!r}")
     snapshot = vault_snapshot(root)
-    cache = ParseCache()  # notes an edit did not touch are not read, parsed or resolved again
-    digests = NoteDigests()  # nor digested again for the sync
+    state_path = state_file(settings.home / STATE_DIR_NAME, root) if keep_state else None
+    # notes an edit did not touch are not read, parsed or resolved again, nor digested again for the sync
+    state = _load_kept_state(state_path, root, full=False) if state_path is not None else IngestState.empty()
+    cache, digests = state.cache, state.digests
     small_runs = 0  # small runs since the last full collection
+    unsaved = 0  # notes read or resolved again since the state was last kept on disk
     try:
         if break_lock:
             VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
@@ -295,6 +300,10 @@ def _run_forever(
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
+                    unsaved += cache.misses + cache.notes_resolved
+                    if state_path is not None and unsaved > len(cache) // 10:
+                        _save_kept_state(state_path, root, state)
+                        unsaved = 0
                     small_runs = small_runs + 1 if small_kept_run(cache) else SMALL_RUNS_PER_COLLECTION
                     if small_runs >= SMALL_RUNS_PER_COLLECTION:
                         # A big read leaves millions of objects the collector has not walked yet: its

@@ -85,6 +85,30 @@ def test_watch_reingests_when_a_note_changes(neo4j_connection: Any, clean_db: No
         _stop(proc)
 
 
+def test_a_restarted_every_starts_from_the_kept_state(
+    neo4j_connection: Any, clean_db: None, small_vault: Path, tmp_path: Path
+) -> None:
+    """`--every --keep-state`: the first run keeps what it read on disk; a restarted process loads it
+    and reads again only the note edited while it was down."""
+    env = {**neo4j_connection.env(), "KG_HOME": str(tmp_path / "home")}
+    proc = _spawn(small_vault, env, "--every", "1h", "--keep-state")
+    try:
+        out = LineReader(proc)
+        assert "parsed=2 resolved=2" in out.wait_for("added=2", 120)
+        out.wait_for("kept state (", 60)  # saved after the first run
+    finally:
+        _stop(proc)
+    (small_vault / "GRPO.md").write_text("# GRPO\n\n前置知识：[[PPO]] 基于 [[RLHF]]\n", encoding="utf-8")
+    proc = _spawn(small_vault, env, "--every", "1h", "--keep-state")
+    try:
+        out = LineReader(proc)
+        assert "kept state of 2 notes loaded" in out.wait_for("kept state of", 120)
+        first = out.wait_for("changed=1", 120)
+        assert "parsed=1 " in first and "unchanged=1" in first  # PPO.md came from the kept state
+    finally:
+        _stop(proc)
+
+
 @pytest.fixture
 def own_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
     """A Neo4j of this test's own, since the test stops and restarts it."""
