@@ -21,6 +21,8 @@ RUN pip install /wheels/*.whl && rm -rf /wheels \
     && useradd --create-home --uid 10001 kg
 USER kg
 WORKDIR /home/kg
+# KG_HOME: the ingest's kept state (a named volume mounted here starts with this owner, not root)
+RUN mkdir -p /home/kg/.kg
 EXPOSE 8000
 ENTRYPOINT ["kg"]
 CMD ["--help"]

@@ -177,3 +177,21 @@ def test_ingest_reads_the_vault_read_only(services: dict[str, dict[str, Any]]) -
         mounts = [str(v) for v in services[name].get("volumes") or []]
         assert any(m.split(":")[-2:] == [vault, "ro"] for m in mounts), f"service {name}: {mounts}"
         assert services[name].get("restart") == "unless-stopped"
+
+
+def test_an_ingest_that_keeps_state_keeps_it_in_a_volume_it_can_write(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    """`--keep-state` writes under KG_HOME (~/.kg of the image's user): a named volume there outlives
+    the container, and the image creates the folder as that user, so the new volume is not root's."""
+    runs = _kg_services(services)
+    keeping = [name for name, argv in runs.items() if argv[:1] == ["ingest"] and "--keep-state" in argv]
+    assert keeping
+    lines = DOCKERFILE.read_text(encoding="utf-8").splitlines()
+    at_user = next(i for i, line in enumerate(lines) if line.startswith("USER "))
+    kg_home = f"/home/{lines[at_user].split()[1]}/.kg"
+    assert any(line.startswith("RUN ") and f"mkdir -p {kg_home}" in line for line in lines[at_user:])
+    for name in keeping:
+        mounts = [str(v).split(":") for v in services[name].get("volumes") or []]
+        named = [source for source, target, *_ in mounts if target == kg_home]
+        assert named and named[0] in (compose.get("volumes") or {}), (name, mounts)
