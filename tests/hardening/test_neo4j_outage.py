@@ -9,6 +9,7 @@ These tests run their own LocalNeo4j (not the session fixture), because they sto
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -18,8 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 from neo4j import Driver, GraphDatabase
 
 from bench.generate_vault import generate
@@ -178,19 +179,23 @@ def test_neo4j_stopped_during_ingest(server: Server, driver: Driver, tmp_path: P
     assert second.returncode in (EXIT_UNAVAILABLE, EXIT_TEMPFAIL), (second.returncode, err)
 
 
-def test_api_while_neo4j_is_down(server: Server, driver: Driver) -> None:
+@pytest.mark.anyio
+async def test_api_while_neo4j_is_down(server: Server, driver: Driver) -> None:
     settings = Settings.model_validate({"NEO4J_URI": server.uri, "NEO4J_PASSWORD": PASSWORD, "KG_QUERY_TIMEOUT": 5.0})
     app = create_app(settings, driver=driver)
     with driver.session() as session:
         session.run("MERGE (:Vault {name: 'api-outage'})").consume()
     query = {"query": LEARNING_PATH, "variables": {"to": ["GRPO"]}}
-    with TestClient(app) as client:
-        assert client.get("/readyz").status_code == 200
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kg.test") as client,
+    ):
+        assert (await client.get("/readyz")).status_code == 200
         server.stop()
         try:
-            ready = client.get("/readyz")
+            ready = await client.get("/readyz")
             assert ready.status_code == 503, ready.text
-            answer = client.post("/graphql", json=query)
+            answer = await client.post("/graphql", json=query)
             assert answer.status_code < 500, answer.text
             body = answer.json()
             assert body.get("errors"), body
@@ -201,10 +206,10 @@ def test_api_while_neo4j_is_down(server: Server, driver: Driver) -> None:
             server.start()
         # Recovery: the same app and driver answer again once Neo4j is back.
         deadline = time.monotonic() + 60
-        while client.get("/readyz").status_code != 200:
+        while (await client.get("/readyz")).status_code != 200:
             assert time.monotonic() < deadline, "readiness did not recover"
-            time.sleep(0.5)
-        answer = client.post("/graphql", json=query)
+            await asyncio.sleep(0.5)
+        answer = await client.post("/graphql", json=query)
         assert answer.status_code == 200
         # GRPO is not in this database: a clean "unknown target" error, not a connection error.
         assert "unavailable" not in answer.text.lower(), answer.text
