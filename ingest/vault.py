@@ -1900,7 +1900,7 @@ def read_note_files(files: Sequence[NoteFile], pack: bool) -> list[NoteFileRead]
     return reads
 
 
-def _read_through_cache(cache: ParseCache, file: NoteFile, pack: bool = False) -> NoteFileRead:
+def _read_through_cache(cache: ParseCache, file: NoteFile, pack: bool) -> NoteFileRead:
     """Read a file whose size and mtime the cache could not vouch for: the cached parse when its bytes
     are those cached (not decoded or parsed again), else a new parse, now cached."""
     problems: list[Problem] = []

@@ -44,7 +44,7 @@ from kg.pipeline import (
 )
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import IngestLockedError, VaultSync
+from kg.store.sync import IngestLockedError, ProgressCallback, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
@@ -73,29 +73,8 @@ def _run_once(
     state: IngestState | None,
 ) -> IngestResult:
     cache, digests = (state.cache, state.digests) if state is not None else (None, None)
-    if not interactive:
-        return ingest_vault(
-            driver,
-            root,
-            database=settings.neo4j_database,
-            vault_name=vault_name,
-            relations_config=config,
-            fingerprint=fingerprint,
-            jobs=jobs,
-            cache=cache,
-            digests=digests,
-        )
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(f"syncing {vault_name}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    def run(progress: ProgressCallback | None) -> IngestResult:
         return ingest_vault(
             driver,
             root,
@@ -108,6 +87,21 @@ def _run_once(
             cache=cache,
             digests=digests,
         )
+
+    if not interactive:
+        return run(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"syncing {vault_name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(progress)
 
 
 def _summary(result: IngestResult) -> str:
@@ -177,6 +171,7 @@ def ingest(
     except RelationsConfigError as exc:
         raise fail(str(exc), EXIT_DATA_ERROR) from None
     vault_name = name or default_vault_name(root)
+    state_path = state_file(settings.home / STATE_DIR_NAME, root) if keep_state else None
     interactive = sys.stderr.isatty() and interval is None and not watch
 
     if interval is None and not watch:
@@ -194,7 +189,6 @@ def ingest(
                     f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
                 )
                 return
-            state_path = state_file(settings.home / STATE_DIR_NAME, root) if keep_state else None
             state = _load_kept_state(state_path, root, full) if state_path is not None else None
             result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state)
         except IngestLockedError as exc:
@@ -227,7 +221,7 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, keep_state)
+    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path)
 
 
 def _load_kept_state(path: Path, root: Path, full: bool) -> IngestState:
@@ -264,10 +258,10 @@ def _run_forever(
     debounce_s: float,
     break_lock: bool,
     jobs: int | None,
-    keep_state: bool = False,
+    state_path: Path | None = None,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time).
-    `keep_state`: start from the state a last run kept on disk, and keep it there after the first run
+    `state_path` (`--keep-state`): start from the state a last run kept there, and keep it there after the first run
     and whenever a tenth of the vault was read or resolved again since the last save (a state that
     lags behind some small edits is still right: the next start reads those notes again)."""
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
@@ -275,7 +269,6 @@ def _run_forever(
     mode = f"every {interval:g}s" if interval is not None else "on change"
     _log(f"watching {root} ({mode}) into {settings.neo4j_uri} as vault {vault_name!r}")
     snapshot = vault_snapshot(root)
-    state_path = state_file(settings.home / STATE_DIR_NAME, root) if keep_state else None
     # notes an edit did not touch are not read, parsed or resolved again, nor digested again for the sync
     state = _load_kept_state(state_path, root, full=False) if state_path is not None else IngestState.empty()
     cache, digests = state.cache, state.digests
