@@ -1400,6 +1400,37 @@ def _rules_signature(rules: Sequence[RelationRule], prose_mentions: bool, mentio
     )
 
 
+def _links_can_reach(parsed: ParsedNote, keys: AbstractSet[str]) -> bool:
+    """Whether a link of this note can resolve, by `NoteResolver`, to a note whose `_resolver_keys`
+    are `keys`: whether the casefolded last segment of a link's target (of the folder it names, for
+    `./` or `../`), with or without its extension, is one of them. Loosely: a link that can resolve
+    to a note (through a folder, to its index note) ends in the note's stem or a folder's name."""
+    for link in parsed.note.links:
+        target = link.target
+        if link.kind == "url" or not target:
+            continue
+        last = target.strip().rstrip("/").rsplit("/", 1)[-1]
+        if last in ("", ".", ".."):  # this folder or one above: its name is in the note's path
+            base = "" if target.startswith("/") else posixpath.dirname(parsed.path)
+            last = posixpath.normpath(posixpath.join(base, target.strip().lstrip("/"))).rsplit("/", 1)[-1]
+        last = last.casefold()
+        if last in keys or last.rsplit(".", 1)[0] in keys:
+            return True
+    return False
+
+
+def _resolver_keys(paths: Iterable[str]) -> set[str]:
+    """The keys (`_links_can_reach`) of links that can resolve to these notes: their stems and file names,
+    and their folders' names (a markdown link to a folder resolves to its index note)."""
+    keys: set[str] = set()
+    for path in paths:
+        *folders, name = path.casefold().split("/")
+        keys.update(folder for folder in folders if folder)
+        keys.add(name)
+        keys.add(name.rsplit(".", 1)[0])
+    return keys
+
+
 def _primary(parsed: ParsedNote) -> tuple[str, str] | None:
     return (parsed.names[0].name, parsed.names[0].key) if parsed.names else None
 
@@ -1481,9 +1512,11 @@ def resolve_notes(
     before (the usual prose edit), the kept index is used and only the edited notes are resolved and
     run through the per-note rules again; when they register something else (a new link, alias,
     name), the index is rebuilt from the recorded registrations and the notes that read a key which
-    now reads differently are resolved again too. The other notes' results are reused and their
-    effects on the index replayed. Added or removed notes, another primary name or other rules:
-    everything is resolved again. The graph is the same either way (tests compare with fresh reads).
+    now reads differently are resolved again too. A note added or removed (a rename is both), or
+    edited to another primary name, also resolves again the notes whose links can resolve to it
+    (`_links_can_reach`). The other notes' results are reused and their effects on the index replayed.
+    Other rules, or the same notes listed in another order: everything is resolved again. The graph
+    is the same either way (tests compare with fresh reads).
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
     before it. `release_scans` (a caller that drops the parsed notes afterwards; a cache keeps its
     own copies of the bodies, packed) packs each note's body between the stages that read it
@@ -1497,9 +1530,17 @@ def resolve_notes(
     signature = _rules_signature(rule_list, prose_mentions, mention_context)
     paths = [p.path for p in parsed_notes]
     kept = cache._resolution if cache is not None else None
-    if kept is not None and (kept.signature != signature or kept.paths != paths):
+    if kept is not None and kept.signature != signature:
         kept = None
-    resolver = kept.resolver if kept is not None else NoteResolver(paths)
+    # Notes added or removed since the kept resolution (a rename is both): links to them resolve anew.
+    moved: set[str] = set()
+    if kept is not None and kept.paths != paths:
+        present = set(paths)
+        moved = {path for path in paths if path not in kept.notes}
+        moved.update(path for path in kept.paths if path not in present)
+        if not moved:  # the same notes listed in another order: the rules would run in another order
+            kept = None
+    resolver = kept.resolver if kept is not None and not moved else NoteResolver(paths)
     primary_of = {p.path: p.names[0] for p in parsed_notes if p.names}
     recording = cache is not None
     link_problems: dict[str, list[Problem]] = {}
@@ -1520,14 +1561,32 @@ def resolve_notes(
     index_changed = False
     registered: list[tuple[list[IndexOp], list[IndexOp]]] = []  # (before, now) of each edited note
     if kept is not None:
+        renamed: set[str] = set()  # edited notes with another primary name
         for parsed in parsed_notes:
-            last = kept.notes[parsed.path]
-            if last.content_hash == parsed.note.content_hash:
+            last = kept.notes.get(parsed.path)  # None: an added note
+            if last is not None and last.content_hash == parsed.note.content_hash:
                 reused[parsed.path] = last
                 continue
-            if _primary(parsed) != last.primary:  # other notes' links to it register its name
-                kept, reused = None, {}
-                break
+            if last is not None and _primary(parsed) != last.primary:
+                renamed.add(parsed.path)
+            resolve_links(parsed)
+            before_ops = last.ops if last is not None else []
+            if record(parsed) != before_ops:
+                index_changed = True
+                registered.append((before_ops, ops[parsed.path]))
+        for path in moved:
+            gone = kept.notes.get(path)
+            if gone is not None and gone.ops:  # a removed note: what it registered goes
+                index_changed = True
+                registered.append((gone.ops, []))
+        # The notes whose links can resolve to a note that came or went, or register a linked note's
+        # primary name that changed, resolve again (their links, and so what they register).
+        keys = _resolver_keys(moved | renamed)
+        for parsed in parsed_notes:
+            last = reused.get(parsed.path)
+            if last is None or not keys or not _links_can_reach(parsed, keys):
+                continue
+            del reused[parsed.path]
             resolve_links(parsed)
             if record(parsed) != last.ops:
                 index_changed = True
@@ -1659,6 +1718,9 @@ def resolve_notes(
     # The keys of the names that notes' rules added this time and not last time, or the other way
     # round: a later note that read one of them runs again.
     ensure_delta: set[str] = set()
+    if kept is not None:  # and the names that removed notes' rules added
+        removed = [kept.notes[path] for path in moved if path in kept.notes]
+        ensure_delta.update(concept_key(name) for note in removed for name in note.ensured)
     for parsed in parsed_notes:
         before = reused.get(parsed.path)
         if before is not None and before.looked.isdisjoint(ensure_delta):
@@ -1680,10 +1742,10 @@ def resolve_notes(
                 parsed.note.mentions = [_mention(parsed, *site, mention_context) for site in sites.pop(parsed.path)]
             if release_scans:
                 _release_scan(parsed)
-            if kept is not None and ensured[parsed.path] != kept.notes[parsed.path].ensured:
-                ensure_delta.update(
-                    concept_key(name) for name in set(ensured[parsed.path]) ^ set(kept.notes[parsed.path].ensured)
-                )
+            last = kept.notes.get(parsed.path) if kept is not None else None
+            last_ensured = last.ensured if last is not None else []
+            if kept is not None and ensured[parsed.path] != last_ensured:
+                ensure_delta.update(concept_key(name) for name in set(ensured[parsed.path]) ^ set(last_ensured))
         if recording:
             by_note[parsed.path] = made
         relations.extend(made)

@@ -342,8 +342,14 @@ class NoteDigests:
 
     def _start(self, notes: Mapping[str, Note]) -> None:
         self.reused = 0
-        if notes.keys() != self._paths:  # a link's target came or went: links digest differently
-            self._entries.clear()
+        if notes.keys() != self._paths:
+            # A digest counts a note's links to notes that exist (`_note_digest`): the digests of the
+            # notes gone and of those with a link to one go. A kept digest's links resolved to notes
+            # that existed then, so a note that came changes none (a link to it is another link).
+            gone = self._paths - notes.keys()
+            for path, (_, lists, _, _, _) in list(self._entries.items()):
+                if path in gone or any(link.resolved_note in gone for link in lists[3]):
+                    del self._entries[path]
             self._paths = frozenset(notes)
 
     def digest(self, note: Note, relations: Sequence[Relation], notes: Mapping[str, Note], used: set[str]) -> str:

@@ -50,9 +50,15 @@ def test_reused_only_when_equal(vault: Path) -> None:
     again.notes[path] = replace(note, title=note.title + "!")
     assert _digest_all(memo, again.notes, relations)[path] != first[path]
     assert isinstance(note.mentions[0], Mention)
-    del again.notes[path]  # a note gone: links to it digest differently, nothing is reused
-    _digest_all(memo, again.notes, relations)
-    assert memo.reused == 0
+    # a note gone: the notes with a link to it digest differently (their links to it no longer count)
+    linked = {link.resolved_note for n in again.notes.values() for link in n.links}
+    gone = next(p for p in again.notes if p != path and p in linked)
+    del again.notes[gone]
+    linking = {p for p, n in again.notes.items() if any(link.resolved_note == gone for link in n.links)}
+    after = _digest_all(memo, again.notes, relations)
+    assert after == {p: _note_digest(n, relations.get(p, ()), again.notes, set()) for p, n in again.notes.items()}
+    assert all(after[p] != first[p] for p in linking - {path})
+    assert memo.reused == len(again.notes) - len(linking | {path})
 
 
 def test_relations_and_concept_rows_are_last_syncs_only_when_equal(vault: Path, tmp_path: Path) -> None:
@@ -107,12 +113,19 @@ def test_watch_style_runs_write_the_graph_a_fresh_run_writes(
         "More notes, written while reading.",
         "See also [[A New Topic]] and 基于 [[GRPO]]。",
         f"Related: [[{notes[3].stem}]].",
+        "add",  # a new note, which an earlier edit linked to
+        "remove",  # a note others link to
     ]
     for i, edit in enumerate(edits):
-        with notes[10 * i].open("a", encoding="utf-8") as handle:
-            handle.write(f"\n\n{edit}\n")
+        if edit == "add":
+            (root / "A New Topic.md").write_text("# A New Topic\n\n基于 [[PPO]]。\n", encoding="utf-8")
+        elif edit == "remove":
+            notes[3].unlink()
+        else:
+            with notes[10 * i].open("a", encoding="utf-8") as handle:
+                handle.write(f"\n\n{edit}\n")
         result = ingest_vault(neo4j_driver, root, vault_name="w", cache=cache, digests=memo)
-        assert result.report.notes_changed >= 1
+        assert result.report.changed
         assert memo.reused >= len(result.graph.notes) // 2
         # a full run without any memory of earlier runs finds nothing to write
         fresh = ingest_vault(neo4j_driver, root, vault_name="w")
