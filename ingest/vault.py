@@ -937,6 +937,10 @@ def _parse_note_bytes(path: str, raw: bytes, content_hash: str, problems: list[P
 RelationRule = Callable[[ParsedNote, ConceptIndex], Iterable[Relation]]
 
 
+# The stems of the note a markdown link to a folder resolves to, first found first (or the folder's name).
+FOLDER_INDEX_NAMES = ("readme", "index", "_index", "目录", "_moc")
+
+
 class NoteResolver:
     """Obsidian's link resolution over the vault's note paths: exact path, then same folder, then the
     shortest path among same-named notes; markdown links relative to the linking note."""
@@ -1002,7 +1006,7 @@ class NoteResolver:
         members = self.folders.get(folded)
         if members:
             folder_name = folded.rsplit("/", 1)[-1]
-            for index_name in ("readme", "index", "_index", folder_name, "目录", "_moc"):
+            for index_name in (*FOLDER_INDEX_NAMES, folder_name):
                 hit = self.by_path.get(f"{folded}/{index_name}" if folded else index_name)
                 if hit is not None:
                     return hit, False
@@ -1419,15 +1423,22 @@ def _links_can_reach(parsed: ParsedNote, keys: AbstractSet[str]) -> bool:
     return False
 
 
-def _resolver_keys(paths: Iterable[str]) -> set[str]:
-    """The keys (`_links_can_reach`) of links that can resolve to these notes: their stems and file names,
-    and their folders' names (a markdown link to a folder resolves to its index note)."""
+def _resolver_keys(paths: Iterable[str], before: NoteResolver, after: NoteResolver) -> set[str]:
+    """The keys (`_links_can_reach`) of links that can resolve to these notes, or differently now that
+    they came or went (from `before` to `after`): their stems and file names; the names of the
+    folders that came or went with them (a markdown link to a folder is a link to a folder only while
+    it holds a note); and a folder's name, for its index note (`FOLDER_INDEX_NAMES`)."""
     keys: set[str] = set()
     for path in paths:
         *folders, name = path.casefold().split("/")
-        keys.update(folder for folder in folders if folder)
-        keys.add(name)
-        keys.add(name.rsplit(".", 1)[0])
+        stem = name.rsplit(".", 1)[0]
+        keys.update((name, stem))
+        for i, folder in enumerate(folders):
+            folder_path = "/".join(folders[: i + 1])
+            if (folder_path in before.folders) != (folder_path in after.folders):
+                keys.add(folder)
+        if folders and (stem in FOLDER_INDEX_NAMES or stem == folders[-1]):
+            keys.add(folders[-1])
     return keys
 
 
@@ -1581,7 +1592,7 @@ def resolve_notes(
                 registered.append((gone.ops, []))
         # The notes whose links can resolve to a note that came or went, or register a linked note's
         # primary name that changed, resolve again (their links, and so what they register).
-        keys = _resolver_keys(moved | renamed)
+        keys = _resolver_keys(moved | renamed, kept.resolver, resolver)
         for parsed in parsed_notes:
             last = reused.get(parsed.path)
             if last is None or not keys or not _links_can_reach(parsed, keys):

@@ -146,9 +146,24 @@ def test_an_added_note_resolves_again_only_the_notes_whose_links_can_reach_it(ge
     assert notes[10].relative_to(root).as_posix() in _linked_to(graph.notes, "New Folder/Zeta Sampling.md")
     # a folder's first note: a markdown link to the folder resolves to its index note
     (root / "Later").mkdir()
-    (root / "Later" / "README.md").write_text("# Later\n\nWhat to read later: [[Zeta Sampling]].\n", encoding="utf-8")
+    (root / "Later" / "README.md").write_text("# 稍后再读\n\nTo read: [[Zeta Sampling]].\n", encoding="utf-8")
     assert 2 <= _same_as_fresh(root, cache) < total / 2
     assert notes[20].relative_to(root).as_posix() in _linked_to(read_vault(root, cache=cache).notes, "Later/README.md")
+    # a link to a folder is one (its text names the folder) from the folder's first note on
+    _append(notes[25], "\n\nLater, [the someday pile](/Someday/).\n")
+    _same_as_fresh(root, cache)
+    (root / "Someday").mkdir()
+    (root / "Someday" / "Plain Note.md").write_text("# Plain Note\n\nNothing linked.\n", encoding="utf-8")
+    assert 2 <= _same_as_fresh(root, cache) <= 3
+    # the notes of a folder link to it (`[T0004](./)`): a note added there leaves their links as they were,
+    # its index note does not
+    folder = notes[30].parent
+    (folder / "Yet Another Method.md").write_text("# Yet Another Method\n\nNothing linked.\n", encoding="utf-8")
+    assert _same_as_fresh(root, cache) <= 3
+    (folder / "README.md").write_text("# 本目录概览\n\nThe notes of this folder.\n", encoding="utf-8")
+    assert 2 <= _same_as_fresh(root, cache) < total / 2
+    folder_links = _linked_to(read_vault(root, cache=cache).notes, f"{folder.relative_to(root).as_posix()}/README.md")
+    assert notes[30].relative_to(root).as_posix() in folder_links
 
 
 def test_a_removed_or_renamed_note_resolves_again_the_notes_linking_to_it(generated: Path, tmp_path: Path) -> None:
