@@ -10,6 +10,7 @@ from typing import Any
 from neo4j import Driver
 from typer.testing import CliRunner
 
+from bench.generate_vault import generate
 from kg.cli import app
 
 OLD_NS = 1_700_000_000_000_000_000
@@ -52,3 +53,53 @@ def test_keep_state_reads_only_the_edited_note(
     # a whole read without the state finds nothing to write: the kept run wrote the same graph
     whole = ingest("--full")
     assert "kept state" not in whole and "added=0 changed=0 deleted=0" in whole
+
+
+def _is_utf8(path: Path) -> bool:
+    try:
+        path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_keep_state_is_saved_again_only_once_the_vault_drifted_from_it(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    """A one-shot run writes the state again only past ONE_SHOT_SAVE_SHARE of the vault read again,
+    or when the concept index was rebuilt; in between each run reads the notes changed since it was."""
+    vault = generate(250, tmp_path / "v", seed=5)  # 1% of it: 2.5 notes
+    notes = [p for p in sorted(vault.rglob("*.md")) if _is_utf8(p)]  # the edits append UTF-8
+    env = {**neo4j_connection.env(), "KG_HOME": str(tmp_path / "home")}
+
+    def ingest(*extra: str) -> str:
+        result = CliRunner().invoke(app, ["ingest", str(vault), "--name", "drift", *extra], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def append(note: Path, text: str) -> None:
+        with note.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+    assert "kept state (" in ingest("--keep-state")
+    (state,) = (tmp_path / "home" / "ingest-state").glob("*.pickle")
+    saved = state.read_bytes()
+    append(notes[10], "\n\nA sentence written later, with no name in it.\n")
+    first = ingest("--keep-state")
+    assert "parsed=1 resolved=1" in first and "kept state not saved again: 1 of 250" in first
+    assert state.read_bytes() == saved
+    append(notes[20], "\n\nAnother sentence.\n")
+    second = ingest("--keep-state")  # the note edited before too: the state is behind by it
+    assert "parsed=2 resolved=2" in second and "not saved again: 2 of 250" in second
+    append(notes[30], "\n\nA third sentence.\n")
+    third = ingest("--keep-state")
+    assert "parsed=3 resolved=3" in third and "kept state (" in third and state.read_bytes() != saved
+    append(notes[40], "\n\nA fourth.\n")
+    assert "parsed=1 resolved=1" in ingest("--keep-state")
+    saved = state.read_bytes()
+    append(notes[50], "\n\nSee [[A Topic Nobody Named]] and [[GRPO|Group Relative PO]].\n")  # a new alias
+    rebuilt = ingest("--keep-state")
+    assert "kept state (" in rebuilt and state.read_bytes() != saved
+    # whatever the state lagged behind, the runs wrote the graph a whole read gives
+    whole = ingest("--full")
+    assert "added=0 changed=0 deleted=0" in whole, whole

@@ -50,6 +50,11 @@ _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
 # Neo4j driver leaves (~2k objects a run) are collected, while waiting, after this many of them.
 SMALL_RUNS_PER_COLLECTION = 20
+# A one-shot `--keep-state` run writes the state again (~2 s at 10k notes) only when the vault has
+# drifted from it by more than this share of its notes, or its concept index had to be rebuilt: until
+# then each run reads again the few notes changed since it was written, which costs less (a state
+# behind some edits is still right). Long-running modes write it when a tenth has drifted.
+ONE_SHOT_SAVE_SHARE = 0.01
 
 
 def _first_line(exc: BaseException) -> str:
@@ -213,8 +218,16 @@ def ingest(
         finally:
             driver.close()
         if state is not None and state_path is not None:
-            _log(f"{_summary(result)} parsed={state.cache.misses} resolved={state.cache.notes_resolved}")
-            _save_kept_state(state_path, root, state)
+            cache = state.cache
+            _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
+            drifted = max(cache.misses, cache.notes_resolved)  # notes whose parse or resolution differs from it
+            if drifted > len(cache) * ONE_SHOT_SAVE_SHARE or cache.index_rebuilt:
+                _save_kept_state(state_path, root, state)
+            else:
+                _log(
+                    f"kept state not saved again: {drifted} of {len(cache)} notes read or resolved again since it "
+                    f"was (saved past {ONE_SHOT_SAVE_SHARE:.0%} of the vault, or when the concept index is rebuilt)"
+                )
         else:
             _log(_summary(result))
         if problems:
