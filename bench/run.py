@@ -322,8 +322,12 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
     # one-shot and watch: an edit that links two new concepts (names of its own: up to 2026-12-02 the
     # watch edit named the concepts the one-shot edits had added, so it linked known names);
     # watch-known: links to two concepts the vault has notes about; watch-prose: a sentence, no name
-    modes: dict[str, list[dict[str, float]]] = {"one-shot": [], "watch": [], "watch-known": [], "watch-prose": []}
+    # watch-add: a new note (beside an edit candidate) that links two concepts the vault has notes about
+    modes: dict[str, list[dict[str, float]]] = {
+        "one-shot": [], "watch": [], "watch-known": [], "watch-prose": [], "watch-add": [],
+    }  # fmt: skip
     originals: dict[Path, tuple[bytes, int]] = {}
+    added: list[Path] = []  # notes the runs wrote, removed at the end
     env = dict(os.environ, NEO4J_URI=uri, NEO4J_USER="neo4j", NEO4J_PASSWORD=password)
     cli = [sys.executable, "-c", KG_AS_INSTALLED, "ingest", str(vault), "--name", "bench"]
     kept_state: list[dict[str, float]] = []
@@ -334,8 +338,13 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                 gc.collect()
             for i in range(repeat):
                 path = vault / candidates[(len(modes) * i + list(modes).index(mode)) % len(candidates)]
-                originals.setdefault(path, (path.read_bytes(), path.stat().st_mtime_ns))
-                with path.open("a", encoding="utf-8") as handle:
+                if mode == "watch-add":
+                    first, second = known[(2 * i) % len(known)], known[(2 * i + 1) % len(known)]
+                    path = path.with_name(f"Added Note {i}.md")
+                    added.append(path)
+                    path.write_text(f"# Added Note {i}\n\n新笔记: [[{first}]] 基于 [[{second}]]。\n", encoding="utf-8")
+                else:
+                    originals.setdefault(path, (path.read_bytes(), path.stat().st_mtime_ns))
                     if mode == "watch-prose":
                         edit = f"More notes {i}, written while reading the paper again."
                     elif mode == "watch-known":
@@ -344,7 +353,8 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                     else:
                         topic, other = f"Edited Topic {mode} {i}", f"Another Edit {mode} {i}"
                         edit = f"编辑 {mode} {i}: now also see [[{topic}]] and 基于 [[{other}]]。"
-                    handle.write(f"\n\n{edit}\n")
+                    with path.open("a", encoding="utf-8") as handle:
+                        handle.write(f"\n\n{edit}\n")
                 started = time.perf_counter()
                 watch = mode.startswith("watch")
                 result = ingest_vault(
@@ -368,11 +378,13 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                     f"  edit one note ({mode}): {total:.2f}s (parse {result.parse_seconds:.2f}s, "
                     f"sync {result.report.seconds:.2f}s, changed={result.report.notes_changed})"
                 )
-        kept_state = _kept_state_runs(cli, env, vault, candidates, repeat, originals)
+        kept_state = _kept_state_runs(cli, env, vault, candidates, repeat, originals, added)
     finally:
         for path, (data, mtime_ns) in originals.items():  # bytes and mtimes as generated
             path.write_bytes(data)
             os.utime(path, ns=(mtime_ns, mtime_ns))
+        for path in added:
+            path.unlink(missing_ok=True)
     restore = ingest_vault(driver, vault, vault_name="bench")
     started = time.perf_counter()
     noop = ingest_vault(driver, vault, vault_name="bench")
@@ -390,7 +402,12 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
         cli_s.append(time.perf_counter() - started)
         log(f"  kg ingest (process): {cli_s[-1]:.2f}s: {done.stderr.strip().splitlines()[-1][:120]}")
     one_shot, watch, prose, watch_known = modes["one-shot"], modes["watch"], modes["watch-prose"], modes["watch-known"]
+    watch_add, kept_edits, kept_adds = modes["watch-add"], kept_state["edit"], kept_state["add"]
     return {
+        "watch_add_seconds": median([r["seconds"] for r in watch_add]),
+        "watch_add_parse_seconds": median([r["parse"] for r in watch_add]),
+        "watch_add_sync_seconds": median([r["sync"] for r in watch_add]),
+        "watch_add_runs": watch_add,
         "watch_known_seconds": median([r["seconds"] for r in watch_known]),
         "watch_known_parse_seconds": median([r["parse"] for r in watch_known]),
         "watch_known_sync_seconds": median([r["sync"] for r in watch_known]),
@@ -411,72 +428,88 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
         "noop_counters": noop.report.counters,
         "cli_full_seconds": cli_s[0],
         "cli_unchanged_seconds": median(cli_s[1:]),
-        "kept_state_seconds": median([r["seconds"] for r in kept_state]),
-        "kept_state_written_seconds": median([r["seconds"] - r["save"] for r in kept_state]),
-        "kept_state_load_seconds": median([r["load"] for r in kept_state]),
-        "kept_state_parse_seconds": median([r["parse"] for r in kept_state]),
-        "kept_state_sync_seconds": median([r["sync"] for r in kept_state]),
-        "kept_state_save_seconds": median([r["save"] for r in kept_state]),
-        "kept_state_mb": max(r["mb"] for r in kept_state),
-        "kept_state_maxrss_mb": max(r["maxrss_mb"] for r in kept_state),
-        "kept_state_runs": kept_state,
+        "kept_state_seconds": median([r["seconds"] for r in kept_edits]),
+        "kept_state_written_seconds": median([r["seconds"] - r["save"] for r in kept_edits]),
+        "kept_state_load_seconds": median([r["load"] for r in kept_edits]),
+        "kept_state_parse_seconds": median([r["parse"] for r in kept_edits]),
+        "kept_state_sync_seconds": median([r["sync"] for r in kept_edits]),
+        "kept_state_save_seconds": median([r["save"] for r in kept_edits]),
+        "kept_state_saves": sum(1 for r in kept_edits if r["mb"]),
+        "kept_state_mb": max(r["mb"] for r in kept_edits + kept_adds),
+        "kept_state_maxrss_mb": max(r["maxrss_mb"] for r in kept_edits + kept_adds),
+        "kept_state_runs": kept_edits,
+        "kept_state_add_seconds": median([r["seconds"] for r in kept_adds]),
+        "kept_state_add_written_seconds": median([r["seconds"] - r["save"] for r in kept_adds]),
+        "kept_state_add_runs": kept_adds,
     }
 
 
 _KEPT_LOADED = re.compile(r"kept state of \d+ notes loaded from .* in ([\d.]+)s")
 _KEPT_SAVED = re.compile(r"kept state \(([\d.]+) MB\) saved to .* in ([\d.]+)s")
 _RUN_TIMES = re.compile(r" time=([\d.]+)s parse=([\d.]+)s")
+_KEPT_NOT_SAVED = "kept state not saved again"
 
 
 def _kept_state_runs(
     cli: list[str], env: dict[str, str], vault: Path, candidates: list[str], repeat: int,
-    originals: dict[Path, tuple[bytes, int]],
-) -> list[dict[str, float]]:  # fmt: skip
+    originals: dict[Path, tuple[bytes, int]], added: list[Path],
+) -> dict[str, list[dict[str, float]]]:  # fmt: skip
     """`kg ingest VAULT --keep-state` as cron runs it, each a process: one run keeps the state, then
-    each edit's run (two new concepts linked) loads it, reads, syncs and saves it again. Its KG_HOME
-    is a new folder. The edited files go into `originals` for the caller to restore."""
+    each edit's run (two new concepts linked) loads it, reads, syncs and saves it again when the vault
+    drifted from it enough (`kg.cli.ingest.ONE_SHOT_SAVE_SHARE`); then as many runs each after a note
+    is added. Its KG_HOME is a new folder. The edited files go into `originals`, the added ones into
+    `added`, for the caller to restore."""
     home = Path(tempfile.mkdtemp(prefix="kg-bench-home-"))
     kept_env = dict(env, KG_HOME=str(home))
     command = [*cli, "--keep-state"]
-    runs: list[dict[str, float]] = []
+    runs: dict[str, list[dict[str, float]]] = {"edit": [], "add": []}
     try:
         subprocess.run(command, env=kept_env, capture_output=True, text=True, check=True)
-        for i in range(repeat):
-            path = vault / candidates[(7 * i + 3) % len(candidates)]
-            originals.setdefault(path, (path.read_bytes(), path.stat().st_mtime_ns))
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(f"\n\n编辑 cron {i}: now also see [[Cron Topic {i}]] and 基于 [[Cron Edit {i}]]。\n")
-            with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
-                started = time.perf_counter()
-                child = subprocess.Popen(command, env=kept_env, stdout=subprocess.DEVNULL, stderr=stderr)
-                _, status, usage = os.wait4(child.pid, 0)
-                seconds = time.perf_counter() - started
-                child.returncode = os.waitstatus_to_exitcode(status)
-                stderr.seek(0)
-                text = stderr.read()
-            loaded, saved, times = _KEPT_LOADED.search(text), _KEPT_SAVED.search(text), _RUN_TIMES.search(text)
-            if child.returncode != 0 or not (loaded and saved and times):
-                raise RuntimeError(f"kg ingest --keep-state failed (exit {child.returncode}):\n{text}")
-            runs.append(
-                {
-                    "seconds": seconds,
-                    "load": float(loaded.group(1)),
-                    "parse": float(times.group(2)),
-                    "sync": float(times.group(1)),
-                    "save": float(saved.group(2)),
-                    "mb": float(saved.group(1)),
-                    "maxrss_mb": usage.ru_maxrss / 1024,
-                }
-            )
-            r = runs[-1]
-            log(
-                f"  kg ingest --keep-state (process) after an edit: {seconds:.2f}s (load {r['load']:.2f}s, "
-                f"parse {r['parse']:.2f}s, sync {r['sync']:.2f}s, save {r['save']:.2f}s of {r['mb']:.0f} MB; "
-                f"peak RSS {r['maxrss_mb']:.0f} MB)"
-            )
+        for kind, kind_runs in runs.items():
+            for i in range(repeat):
+                path = vault / candidates[(7 * i + 3) % len(candidates)]
+                if kind == "add":
+                    path = path.with_name(f"Cron Added {i}.md")
+                    added.append(path)
+                    path.write_text(f"# Cron Added {i}\n\n新笔记 {i}: see [[Cron Topic {i}]].\n", encoding="utf-8")
+                else:
+                    originals.setdefault(path, (path.read_bytes(), path.stat().st_mtime_ns))
+                    with path.open("a", encoding="utf-8") as handle:
+                        handle.write(f"\n\n编辑 cron {i}: also see [[Cron Topic {i}]] and 基于 [[Cron Edit {i}]]。\n")
+                kind_runs.append(_kept_state_run(command, kept_env, kind))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return runs
+
+
+def _kept_state_run(command: list[str], env: dict[str, str], kind: str) -> dict[str, float]:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        text = stderr.read()
+    loaded, saved, times = _KEPT_LOADED.search(text), _KEPT_SAVED.search(text), _RUN_TIMES.search(text)
+    if child.returncode != 0 or not (loaded and times and (saved or _KEPT_NOT_SAVED in text)):
+        raise RuntimeError(f"kg ingest --keep-state failed (exit {child.returncode}):\n{text}")
+    run = {
+        "seconds": seconds,
+        "load": float(loaded.group(1)),
+        "parse": float(times.group(2)),
+        "sync": float(times.group(1)),
+        "save": float(saved.group(2)) if saved else 0.0,
+        "mb": float(saved.group(1)) if saved else 0.0,  # 0: not saved
+        "maxrss_mb": usage.ru_maxrss / 1024,
+    }
+    saving = f"save {run['save']:.2f}s of {run['mb']:.0f} MB" if saved else "not saved"
+    log(
+        f"  kg ingest --keep-state (process) after {'a note added' if kind == 'add' else 'an edit'}: {seconds:.2f}s "
+        f"(load {run['load']:.2f}s, parse {run['parse']:.2f}s, sync {run['sync']:.2f}s, {saving}; "
+        f"peak RSS {run['maxrss_mb']:.0f} MB)"
+    )
+    return run
 
 
 def _wait_http(url: str, timeout: float) -> None:
@@ -625,6 +658,12 @@ def report(results: dict[str, Any]) -> str:
                 f"(parse {i['watch_known_parse_seconds']:.2f} + sync {i['watch_known_sync_seconds']:.2f})",
                 "goal ≤ 2 s",
             )
+        if "watch_add_seconds" in i:
+            row(
+                "  same, a note added (it links two known concepts)",
+                f"{i['watch_add_seconds']:.2f} s "
+                f"(parse {i['watch_add_parse_seconds']:.2f} + sync {i['watch_add_sync_seconds']:.2f})",
+            )
         if "watch_prose_seconds" in i:
             row(
                 "  same, the edit a sentence with no new name",
@@ -644,8 +683,14 @@ def report(results: dict[str, Any]) -> str:
                 f"{i['kept_state_seconds']:.2f} s, graph written after {i['kept_state_written_seconds']:.2f} s "
                 f"(load {i['kept_state_load_seconds']:.2f} + parse {i['kept_state_parse_seconds']:.2f} + sync "
                 f"{i['kept_state_sync_seconds']:.2f}; then save {i['kept_state_save_seconds']:.2f} s, "
+                f"{i['kept_state_saves']} of {len(i['kept_state_runs'])} runs saved, "
                 f"{i['kept_state_mb']:.0f} MB; peak RSS {i['kept_state_maxrss_mb']:.0f} MB)",
                 "goal ≤ 2 s",
+            )
+        if "kept_state_add_seconds" in i:
+            row(
+                "  kg ingest --keep-state (a process), one note added",
+                f"{i['kept_state_add_seconds']:.2f} s, graph written after {i['kept_state_add_written_seconds']:.2f} s",
             )
     if "big" in results:
         b = results["big"]
