@@ -929,6 +929,11 @@ class ConceptIndex:
             self.looked.add(key)
         return key in self._note_keys
 
+    def spelling_keys(self) -> set[str]:
+        """Every key a spelling was recorded under: the members of all `groups()`, without finding
+        each one's group."""
+        return set(self._spellings)
+
     def knows(self, key: str) -> bool:
         """Whether any spelling with this key was recorded (for the reader: use `resolve`)."""
         return key in self._parent or key in self._spellings

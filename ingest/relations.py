@@ -203,7 +203,7 @@ def _known_keys(index: ConceptIndex) -> set[str]:
     name matching; `ConceptIndex.spellings` builds a Counter per miss)."""
     known = _KNOWN_KEYS.get(index)
     if known is None:
-        known = {key for members in index.groups().values() for key in members}
+        known = index.spelling_keys()
         _KNOWN_KEYS[index] = known
     return known
 

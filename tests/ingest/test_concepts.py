@@ -172,6 +172,10 @@ def test_index_joins_strong_pairs_and_keeps_note_names() -> None:
     for spelling in ("grpo", "群体相对策略优化", "Group Relative Policy Optimization", "GRPO-手撕实操", "ＧＲＰＯ"):
         assert index.resolve(spelling) == grpo, spelling
     assert index.resolve("PPO") is None
+    # every key spelled, whatever group it is in: the members of all groups
+    assert index.spelling_keys() == {key for members in index.groups().values() for key in members}
+    spelled = {"grpo", concept_key("群体相对策略优化"), concept_key("Group Relative Policy Optimization")}
+    assert spelled <= index.spelling_keys()
 
 
 def test_weak_alias_never_merges_two_named_concepts() -> None:
