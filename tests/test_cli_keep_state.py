@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from neo4j import Driver
+from note_files import is_utf8
 from typer.testing import CliRunner
 
 from bench.generate_vault import generate
@@ -55,21 +56,13 @@ def test_keep_state_reads_only_the_edited_note(
     assert "kept state" not in whole and "added=0 changed=0 deleted=0" in whole
 
 
-def _is_utf8(path: Path) -> bool:
-    try:
-        path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def test_keep_state_is_saved_again_only_once_the_vault_drifted_from_it(
     tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
 ) -> None:
     """A one-shot run writes the state again only past ONE_SHOT_SAVE_SHARE of the vault read again,
     or when the concept index was rebuilt; in between each run reads the notes changed since it was."""
     vault = generate(250, tmp_path / "v", seed=5)  # 1% of it: 2.5 notes
-    notes = [p for p in sorted(vault.rglob("*.md")) if _is_utf8(p)]  # the edits append UTF-8
+    notes = [p for p in sorted(vault.rglob("*.md")) if is_utf8(p)]  # the edits append UTF-8
     env = {**neo4j_connection.env(), "KG_HOME": str(tmp_path / "home")}
 
     def ingest(*extra: str) -> str:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from note_files import is_utf8
 
 from bench.generate_vault import generate
 from ingest.concepts import ConceptIndex
@@ -46,14 +47,6 @@ def _append(path: Path, text: str) -> None:
 def _notes(root: Path) -> list[Path]:
     """The vault's note files (hidden folders such as `.obsidian/` are not read)."""
     return sorted(p for p in root.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(root).parts))
-
-
-def _is_utf8(path: Path) -> bool:
-    try:
-        path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _middle_note(root: Path) -> Path:
@@ -245,7 +238,7 @@ def _random_edit(rng: random.Random, notes: list[Path], step: int) -> None:
 def test_random_edits_always_give_the_fresh_graph(generated: Path, tmp_path: Path, seed: int) -> None:
     root, cache, total = _first_read(generated, tmp_path)
     rng = random.Random(seed)
-    notes = [note for note in _notes(root) if _is_utf8(note)]  # the edits rewrite them as UTF-8
+    notes = [note for note in _notes(root) if is_utf8(note)]  # the edits rewrite them as UTF-8
     resolved = []
     for step in range(33):
         _random_edit(rng, notes, step)
