@@ -937,8 +937,9 @@ def _parse_note_bytes(path: str, raw: bytes, content_hash: str, problems: list[P
 RelationRule = Callable[[ParsedNote, ConceptIndex], Iterable[Relation]]
 
 
-# The stems of the note a markdown link to a folder resolves to, first found first (or the folder's name).
-FOLDER_INDEX_NAMES = ("readme", "index", "_index", "目录", "_moc")
+# The stems of the note a markdown link to a folder resolves to, the first found (None: the folder's
+# own name, `ml/ml.md`).
+FOLDER_INDEX_NAMES = ("readme", "index", "_index", None, "目录", "_moc")
 
 
 class NoteResolver:
@@ -1006,7 +1007,7 @@ class NoteResolver:
         members = self.folders.get(folded)
         if members:
             folder_name = folded.rsplit("/", 1)[-1]
-            for index_name in (*FOLDER_INDEX_NAMES, folder_name):
+            for index_name in (folder_name if name is None else name for name in FOLDER_INDEX_NAMES):
                 hit = self.by_path.get(f"{folded}/{index_name}" if folded else index_name)
                 if hit is not None:
                     return hit, False

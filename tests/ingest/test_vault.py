@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.vault import outline_relations, parse_note, read_vault, read_vault_parsed
+from ingest.vault import NoteResolver, outline_relations, parse_note, read_vault, read_vault_parsed
 from kg.model import Graph, Link, ProblemKind, RelationType
 
 # Only this rule, so these tests do not depend on the typed-relation rules.
@@ -85,6 +85,16 @@ def test_markdown_links_resolve_relative_to_the_note(graph: Graph) -> None:
     outside = impl["../../../outside"]
     assert outside.resolved_note is None and outside.concept is None
     assert problems_of(graph, ProblemKind.OUTSIDE_VAULT) == [("RL/GRPO/GRPO-手撕实操.md", 3)]
+
+
+def test_a_markdown_link_to_a_folder_resolves_to_its_index_note_in_order() -> None:
+    # readme, index, _index, the folder's own name, 目录, _moc: the first the folder holds
+    names = ["_moc", "目录", "Papers", "_index", "index", "README"]
+    resolver = NoteResolver(f"Papers/{name}.md" for name in names)
+    for i, name in enumerate(reversed(names)):
+        assert resolver.markdown("Papers/", "home.md") == (f"Papers/{name}.md", False)
+        resolver = NoteResolver(f"Papers/{other}.md" for other in names[: len(names) - 1 - i])
+    assert NoteResolver(["Papers/Other.md"]).markdown("Papers/", "home.md") == (None, False)  # none of them
 
 
 def test_tags_from_front_matter_and_text(graph: Graph) -> None:
