@@ -338,8 +338,8 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                 gc.collect()
             for i in range(repeat):
                 path = vault / candidates[(len(modes) * i + list(modes).index(mode)) % len(candidates)]
+                first, second = known[(2 * i) % len(known)], known[(2 * i + 1) % len(known)]  # with notes
                 if mode == "watch-add":
-                    first, second = known[(2 * i) % len(known)], known[(2 * i + 1) % len(known)]
                     path = path.with_name(f"Added Note {i}.md")
                     added.append(path)
                     path.write_text(f"# Added Note {i}\n\n新笔记: [[{first}]] 基于 [[{second}]]。\n", encoding="utf-8")
@@ -348,7 +348,6 @@ def bench_incremental(driver: Driver, vault: Path, repeat: int, uri: str, passwo
                     if mode == "watch-prose":
                         edit = f"More notes {i}, written while reading the paper again."
                     elif mode == "watch-known":
-                        first, second = known[(2 * i) % len(known)], known[(2 * i + 1) % len(known)]
                         edit = f"编辑 {i}: now also see [[{first}]] and 基于 [[{second}]]。"
                     else:
                         topic, other = f"Edited Topic {mode} {i}", f"Another Edit {mode} {i}"

@@ -1411,13 +1411,13 @@ def _links_can_reach(parsed: ParsedNote, keys: AbstractSet[str]) -> bool:
     `./` or `../`), with or without its extension, is one of them. Loosely: a link that can resolve
     to a note (through a folder, to its index note) ends in the note's stem or a folder's name."""
     for link in parsed.note.links:
-        target = link.target
-        if link.kind == "url" or not target:
+        if link.kind == "url" or not link.target:
             continue
-        last = target.strip().rstrip("/").rsplit("/", 1)[-1]
+        target = link.target.strip()
+        last = target.rstrip("/").rsplit("/", 1)[-1]
         if last in ("", ".", ".."):  # this folder or one above: its name is in the note's path
-            base = "" if target.startswith("/") else posixpath.dirname(parsed.path)
-            last = posixpath.normpath(posixpath.join(base, target.strip().lstrip("/"))).rsplit("/", 1)[-1]
+            base = "" if link.target.startswith("/") else posixpath.dirname(parsed.path)
+            last = posixpath.normpath(posixpath.join(base, target.lstrip("/"))).rsplit("/", 1)[-1]
         last = last.casefold()
         if last in keys or last.rsplit(".", 1)[0] in keys:
             return True
@@ -1546,9 +1546,11 @@ def resolve_notes(
         kept = None
     # Notes added or removed since the kept resolution (a rename is both): links to them resolve anew.
     moved: set[str] = set()
+    removed: list[_ResolvedNote] = []  # what the kept resolution made of the notes gone
     if kept is not None and kept.paths != paths:
         present = set(paths)
         moved = {path for path in paths if path not in kept.notes}
+        removed = [kept.notes[path] for path in kept.paths if path not in present]
         moved.update(path for path in kept.paths if path not in present)
         if not moved:  # the same notes listed in another order: the rules would run in another order
             kept = None
@@ -1572,6 +1574,15 @@ def resolve_notes(
     reused: dict[str, _ResolvedNote] = {}  # notes whose last resolution stands
     index_changed = False
     registered: list[tuple[list[IndexOp], list[IndexOp]]] = []  # (before, now) of each edited note
+
+    def resolve_again(parsed: ParsedNote, before_ops: list[IndexOp]) -> None:
+        """Resolve its links again; what it registers now, if not what it did, changes the index."""
+        nonlocal index_changed
+        resolve_links(parsed)
+        if record(parsed) != before_ops:
+            index_changed = True
+            registered.append((before_ops, ops[parsed.path]))
+
     if kept is not None:
         renamed: set[str] = set()  # edited notes with another primary name
         for parsed in parsed_notes:
@@ -1581,14 +1592,9 @@ def resolve_notes(
                 continue
             if last is not None and _primary(parsed) != last.primary:
                 renamed.add(parsed.path)
-            resolve_links(parsed)
-            before_ops = last.ops if last is not None else []
-            if record(parsed) != before_ops:
-                index_changed = True
-                registered.append((before_ops, ops[parsed.path]))
-        for path in moved:
-            gone = kept.notes.get(path)
-            if gone is not None and gone.ops:  # a removed note: what it registered goes
+            resolve_again(parsed, last.ops if last is not None else [])
+        for gone in removed:
+            if gone.ops:  # what it registered goes
                 index_changed = True
                 registered.append((gone.ops, []))
         # The notes whose links can resolve to a note that came or went, or register a linked note's
@@ -1599,10 +1605,7 @@ def resolve_notes(
             if last is None or not keys or not _links_can_reach(parsed, keys):
                 continue
             del reused[parsed.path]
-            resolve_links(parsed)
-            if record(parsed) != last.ops:
-                index_changed = True
-                registered.append((last.ops, ops[parsed.path]))
+            resolve_again(parsed, last.ops)
 
     # 1. links to notes; 2. the concept index
     vocabulary: _ProseVocabulary | None = None
@@ -1731,8 +1734,7 @@ def resolve_notes(
     # round: a later note that read one of them runs again.
     ensure_delta: set[str] = set()
     if kept is not None:  # and the names that removed notes' rules added
-        removed = [kept.notes[path] for path in moved if path in kept.notes]
-        ensure_delta.update(concept_key(name) for note in removed for name in note.ensured)
+        ensure_delta.update(concept_key(name) for gone in removed for name in gone.ensured)
     for parsed in parsed_notes:
         before = reused.get(parsed.path)
         if before is not None and before.looked.isdisjoint(ensure_delta):
@@ -1754,10 +1756,11 @@ def resolve_notes(
                 parsed.note.mentions = [_mention(parsed, *site, mention_context) for site in sites.pop(parsed.path)]
             if release_scans:
                 _release_scan(parsed)
-            last = kept.notes.get(parsed.path) if kept is not None else None
-            last_ensured = last.ensured if last is not None else []
-            if kept is not None and ensured[parsed.path] != last_ensured:
-                ensure_delta.update(concept_key(name) for name in set(ensured[parsed.path]) ^ set(last_ensured))
+            if kept is not None:
+                last = kept.notes.get(parsed.path)  # None: an added note, which ensured nothing before
+                last_ensured = last.ensured if last is not None else []
+                if ensured[parsed.path] != last_ensured:
+                    ensure_delta.update(concept_key(name) for name in set(ensured[parsed.path]) ^ set(last_ensured))
         if recording:
             by_note[parsed.path] = made
         relations.extend(made)
