@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 _Frozen = TypeVar("_Frozen", bound=type)
 
@@ -18,9 +18,8 @@ def pickled_by_fields(cls: _Frozen) -> _Frozen:
     """Pickle instances as the class called with the field values, all of them (a field added later
     is not forgotten). A frozen slots dataclass otherwise pickles through dataclasses' own state
     functions (Python, a `fields()` call and a setattr per field for each object): unpickling 300k
-    links took 1.27 s against 0.66 s, and a vault holds hundreds of thousands of links, mentions and
-    relations (the parse workers send them back pickled, a packed note body holds its headings, list
-    items and table rows, `kg ingest --keep-state` keeps them all on disk)."""
+    headings took about twice as long, and a packed note body holds its headings, list items and
+    table rows (the parse workers send them back pickled, `kg ingest --keep-state` keeps them on disk)."""
     values = attrgetter(*(f.name for f in fields(cls)))  # two or more fields: a tuple
 
     def __reduce__(self: Any) -> tuple[type, tuple[object, ...]]:
@@ -63,9 +62,12 @@ class Problem:
     line: int | None = None
 
 
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class Mention:
+# The three values a vault holds by the hundred thousand (10k notes: ~300k links, 150k mentions, 100k
+# relations) are named tuples: immutable and hashable as frozen dataclasses are, but made in C (a
+# frozen dataclass's __init__ sets each field through object.__setattr__): built ~5x and unpickled
+# ~2.5x as fast, which a read makes and `kg ingest --keep-state` loads every run. Tuple semantics
+# come with them (equal to a tuple of the same values); nothing compares them with other tuples.
+class Mention(NamedTuple):
     """A concept named somewhere in a note, with the context the relation rules read."""
 
     concept: str  # concept key
@@ -78,9 +80,7 @@ class Mention:
     line_text: str = ""  # the whole source line (without surrounding whitespace), for evidence
 
 
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """A wiki link or markdown link as written, and what it resolved to."""
 
     target: str  # the raw target before `#`/`|`, without `.md`
@@ -122,9 +122,7 @@ class Concept:
     description: str | None = None
 
 
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class Relation:
+class Relation(NamedTuple):
     """One assertion of a typed edge, by one rule, in one note.
 
     Two rules or two notes asserting the same edge give two `Relation`s; readers merge them

@@ -143,24 +143,29 @@ def test_a_save_that_fails_leaves_the_previous_state(
 
 
 def test_values_pickled_by_their_fields_keep_every_field() -> None:
-    """Links, mentions, relations and the parse's values pickle as their class called with every
-    field (`kg.model.pickled_by_fields`): a round trip with no field at its default gives them back equal."""
+    """The parse's values pickle as their class called with every field (`kg.model.pickled_by_fields`),
+    links, mentions and relations as the named tuples they are: a round trip with no field at its
+    default gives them back equal and of their class."""
     from ingest.concepts import NameCandidate
     from ingest.markdown import Heading, ListItem, TableRow
     from ingest.vault import OutlineEntry
     from kg.model import Link, Mention, Relation, RelationType
 
     name = NameCandidate("GRPO", ("Group Relative PO",), "method", True)
-    values = [
-        Link("GRPO", 3, "wiki", "alias", "heading", "block", "GRPO.md", "grpo", "up"),
-        Mention("grpo", "GRPO", 4, "heading", ("A", "B"), 2, 1, "line text"),
-        Relation(RelationType.VARIANT_OF, "grpo", "ppo", 0.7, "rule", "GRPO.md", 5, "evidence"),
+    by_fields = [
         Heading(1, 2, "Title"),
         ListItem(2, 1, "item", 0, 1),
         TableRow(3, 0, ("a", "b")),
         name,
         OutlineEntry(4, "list_item", "text", (name,), 1, 0, 2),
     ]
-    for value in values:
+    for value in by_fields:
         assert len(value.__reduce__()[1]) == len(value.__dataclass_fields__)  # type: ignore[attr-defined]
-        assert pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) == value
+    named_tuples = [
+        Link("GRPO", 3, "wiki", "alias", "heading", "block", "GRPO.md", "grpo", "up"),
+        Mention("grpo", "GRPO", 4, "heading", ("A", "B"), 2, 1, "line text"),
+        Relation(RelationType.VARIANT_OF, "grpo", "ppo", 0.7, "rule", "GRPO.md", 5, "evidence"),
+    ]
+    for value in [*by_fields, *named_tuples]:
+        again = pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        assert again == value and type(again) is type(value)

@@ -41,10 +41,10 @@ def test_reused_only_when_equal(vault: Path) -> None:
     assert _digest_all(memo, again.notes, relations) == first
     assert memo.reused >= len(first) - sum(1 for r in again.relations if r.rule == "statistics.refd")
     path, note = next((p, n) for p, n in again.notes.items() if n.mentions)
-    again.notes[path] = replace(note, mentions=[replace(m) for m in note.mentions])  # equal new objects
+    again.notes[path] = replace(note, mentions=[m._replace() for m in note.mentions])  # equal new objects
     assert _digest_all(memo, again.notes, relations) == first and memo.reused == len(first)
     # another mention, or another plain field: digested again (and still right)
-    again.notes[path] = replace(note, mentions=[replace(note.mentions[0], line=note.mentions[0].line + 1)])
+    again.notes[path] = replace(note, mentions=[note.mentions[0]._replace(line=note.mentions[0].line + 1)])
     changed = _digest_all(memo, again.notes, relations)
     assert changed[path] != first[path]
     again.notes[path] = replace(note, title=note.title + "!")
@@ -82,7 +82,7 @@ def test_relations_and_concept_rows_are_last_syncs_only_when_equal(vault: Path, 
     assert len(reused) >= len(relations) - 3  # the edited note, and RefD's, are made again
     # an assertion with another confidence is another relation: that note's list is made again
     path = reused[0]
-    again.relations = [replace(r, confidence=r.confidence / 2) if r.note == path else r for r in again.relations]
+    again.relations = [r._replace(confidence=r.confidence / 2) if r.note == path else r for r in again.relations]
     changed = _relations_by_note(again, memo)
     assert changed[path] is not relations[path] and changed == _relations_by_note(again)
 
