@@ -37,6 +37,26 @@ def test_snapshot_sees_markdown_only_and_skips_obsidian(tmp_path: Path) -> None:
     assert sorted(vault_snapshot(tmp_path)) == ["a.md", "sub/b.markdown"]
 
 
+def test_snapshot_lists_what_a_walk_of_the_vault_lists(tmp_path: Path) -> None:
+    """Linked folders are not followed, a linked note is (its target's size), a broken link and a
+    folder named like a note are left out, `kg-relations.toml` counts only at the top."""
+    (tmp_path / "a.md").write_text("a", encoding="utf-8")
+    (tmp_path / "kg-relations.toml").write_text("[keys]\n", encoding="utf-8")
+    sub = tmp_path / "sub" / "deep"
+    sub.mkdir(parents=True)
+    (sub / "b.md").write_text("bb", encoding="utf-8")
+    (sub / "kg-relations.toml").write_text("", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.md").write_text("c", encoding="utf-8")
+    (tmp_path / "folder.md").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "sub")
+    (tmp_path / "link.md").symlink_to(sub / "b.md")
+    (tmp_path / "broken.md").symlink_to(tmp_path / "nowhere.md")
+    snapshot = vault_snapshot(tmp_path)
+    assert sorted(snapshot) == ["a.md", "kg-relations.toml", "link.md", "sub/deep/b.md"]
+    assert snapshot["link.md"] == snapshot["sub/deep/b.md"] and snapshot["a.md"][0] == 1
+
+
 def test_wait_for_change_returns_after_an_edit_has_settled(tmp_path: Path) -> None:
     note = tmp_path / "a.md"
     note.write_text("one", encoding="utf-8")
