@@ -15,7 +15,7 @@ import typer
 
 from ingest.export import write_graph
 from ingest.vault import DEFAULT_MAX_FILE_BYTES
-from kg.cli.app import app
+from kg.cli.app import app, hold_until_exit
 from kg.cli.common import EXIT_DATA_ERROR, JobsOption, RelationsConfigOption, fail, load_settings
 from kg.pipeline import RelationsConfigError, read_vault_with_config
 
@@ -53,6 +53,7 @@ def export(
         )
     except RelationsConfigError as exc:  # a bad relations config: the message names the file and the key
         raise fail(str(exc), EXIT_DATA_ERROR) from None
+    hold_until_exit(graph)  # the process ends soon: not freed one object at a time
     if output is None:
         write_graph(graph, sys.stdout, fmt.value)
         sys.stdout.flush()

@@ -20,7 +20,7 @@ import typer
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
-from kg.cli.app import app
+from kg.cli.app import app, hold_until_exit
 from kg.cli.common import (
     EXIT_DATA_ERROR,
     EXIT_TEMPFAIL,
@@ -196,6 +196,7 @@ def ingest(
                 return
             state = _load_kept_state(state_path, root, full) if state_path is not None else None
             result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state)
+            hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad

@@ -136,3 +136,28 @@ def test_cli_export_reads_in_several_processes_to_the_same_file(tmp_path: Path) 
     for command in ("export", "ingest"):  # refused before any note is read or Neo4j is asked
         zero = CliRunner().invoke(app, [command, str(vault), "--jobs", "0"])
         assert zero.exit_code == 2 and "--jobs" in zero.output, (command, zero.output)
+
+
+def test_kg_process_ends_with_its_output_whole(tmp_path: Path) -> None:
+    """`kg` as a process ends with `os._exit`, not freeing the graph it read (`kg.cli.app.hold_until_exit`):
+    what it wrote to a pipe is all there, the same as in process, and an error's exit code is kept."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "export", str(BASIC), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    in_process = CliRunner().invoke(app, ["export", str(BASIC), "--format", "json"])
+    assert json.loads(done.stdout) == json.loads(in_process.stdout)
+    assert done.stderr.startswith("kg export: ") and done.stderr.endswith(" problems\n")
+    unwritable = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "export", str(BASIC), "--output", str(tmp_path / "none" / "g.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert unwritable.returncode == 1 and "cannot write" in unwritable.stderr
