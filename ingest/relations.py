@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from sys import intern
 from typing import TYPE_CHECKING
 
 from ingest import relation_patterns as RP
@@ -292,7 +293,7 @@ class _NoteReader:
                 rule=rule,
                 note=self.parsed.path,
                 line=line,
-                evidence=evidence[:MAX_EVIDENCE_CHARS],
+                evidence=intern(evidence[:MAX_EVIDENCE_CHARS]),  # a line of many relations, or of many notes
             )
         )
 

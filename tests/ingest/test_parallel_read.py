@@ -65,6 +65,29 @@ def test_a_generated_vault_read_in_two_processes_equals_one(tmp_path: Path) -> N
     assert len(one.relations) > 300
 
 
+def test_equal_strings_from_different_chunks_are_one_string(tmp_path: Path) -> None:
+    """Each worker sends its chunk's strings on their own; the graph holds one string for equal targets
+    and aliases of links to concepts, titles, kinds, front matter values and relation evidence,
+    whichever chunk or note they came from (a 50k-note graph held ~45 MB of such copies)."""
+    from bench.generate_vault import generate
+
+    graph = read_vault(generate(450, tmp_path / "v450", seed=11), jobs=2, mention_context=False)
+    strings: dict[str, list[str]] = {"link": [], "note": [], "front matter": [], "evidence": []}
+    for note in graph.notes.values():
+        named = [link for link in note.links if link.concept]  # resolution makes them (images, URLs are as parsed)
+        strings["link"] += [s for link in named for s in (link.target, link.alias) if s]
+        strings["note"] += [s for s in (note.title, note.kind) if s]
+        for value in note.front_matter.values():
+            strings["front matter"] += [v for v in (value if isinstance(value, list) else [value]) if type(v) is str]
+    strings["evidence"] = [relation.evidence for relation in graph.relations]
+    for kind, found in strings.items():
+        copies = {}
+        for text in found:
+            copies.setdefault(text, set()).add(id(text))
+        assert len(found) > len(copies) + 100 > 200, (kind, len(found), len(copies))  # values repeated
+        assert all(len(ids) == 1 for ids in copies.values()), kind
+
+
 @pytest.mark.usefixtures("small_chunks")
 def test_a_parse_cache_filled_by_workers_serves_the_next_read(tmp_path: Path) -> None:
     root = tmp_path / "vault"
