@@ -17,13 +17,17 @@ vault, as without the option.
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import os
 import pickle
 import re
 import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest.vault import ParseCache, cyclic_gc_paused
 from kg.pipeline import code_digest
@@ -91,6 +95,19 @@ def load_state(path: Path, root: Path) -> tuple[IngestState | None, str]:
     return state, ""
 
 
+def _counter_reduced(
+    counter: Counter[str],
+) -> tuple[Callable[..., object], tuple[type], None, None, Iterator[tuple[str, int]]]:
+    """A Counter made as an empty one and filled item by item, all in C when loaded (its own pickling
+    calls `Counter.__init__`, Python, once for each of a concept index's ~27k counters at 10k notes:
+    40 -> 15 ms)."""
+    return (Counter.__new__, (Counter,), None, None, iter(counter.items()))
+
+
+_STATE_DISPATCH: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+_STATE_DISPATCH[Counter] = _counter_reduced
+
+
 def save_state(path: Path, root: Path, state: IngestState) -> int:
     """Write `state` for the vault at `root` to `path` (a private folder and file; replaced whole, so
     that a run that dies while writing leaves the previous file). Returns the bytes written; an
@@ -102,7 +119,9 @@ def save_state(path: Path, root: Path, state: IngestState) -> int:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle, cyclic_gc_paused():  # no collection walks it mid-write
             pickle.dump(_header(root), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _STATE_DISPATCH
+            pickler.dump(state)
             size = handle.tell()
         os.replace(temporary, path)
     except BaseException:

@@ -124,20 +124,34 @@ def test_a_save_that_fails_leaves_the_previous_state(
     path, _ = _saved(root, tmp_path)
     before = path.read_bytes()
     state = _loaded(path, root)
-    dumps, real_dump = 0, pickle.dump
+    real_fdopen, written = os.fdopen, [0]
 
-    def failing_dump(obj: object, handle: Any, protocol: int) -> None:
-        nonlocal dumps
-        dumps += 1
-        if dumps == 2:  # the header is written, the state is not: the disk filled up
-            raise OSError(28, "No space left on device")
-        real_dump(obj, handle, protocol=protocol)
+    class FillingDisk:
+        """The file being written, on a disk that fills up after the header (a few hundred bytes)."""
 
-    monkeypatch.setattr(pickle, "dump", failing_dump)
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            if written[0] + len(data) > 4096:
+                raise OSError(28, "No space left on device")
+            written[0] += len(data)
+            return int(self.handle.write(data))
+
+        def tell(self) -> int:
+            return int(self.handle.tell())
+
+        def __enter__(self) -> FillingDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FillingDisk(real_fdopen(fd, mode)))
     with pytest.raises(OSError, match="No space"):
         save_state(path, root, state)
     monkeypatch.undo()
-    assert dumps == 2
+    assert 0 < written[0] <= 4096  # the header went out, the state did not
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
 
