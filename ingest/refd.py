@@ -158,11 +158,12 @@ class RefdMemo:
     whose links out or in changed are scored again (`_rescored`)."""
 
     def __init__(self) -> None:
-        # what all the scores are a function of: the last link graph and settings
-        self.graph: LinkGraph | None = None
+        # What all the scores are a function of: the last link graph's links and the settings. Not
+        # where each pair's first link is (`LinkGraph.where`): each read has it, and it was ~120k
+        # tuples at 10k notes for a cache to hold (in memory, and in a `--keep-state` file).
+        self.out: dict[str, set[str]] | None = None
         self.settings: RefdSettings | None = None
         self.scored: list[_Scored] = []  # the pairs that passed
-        self.candidates: list[_Candidate] = []
         self.made: dict[_Candidate, Relation] = {}
         self.reused = False  # the last call reused the scores
 
@@ -259,15 +260,16 @@ def refd_relations(
         candidates = _candidates(scored, _first_links(parsed_notes, index, pairs))
     else:
         graph = link_graph(parsed_notes, index)
-        last = memo.graph if memo.settings == settings else None
-        memo.reused = last == graph  # LinkGraph compares its links and their first places
+        last = memo.out if memo.settings == settings else None
+        memo.reused = last == graph.out
         if not memo.reused:
             if last is None:
                 memo.scored = _scored(graph, settings)
             else:
-                memo.scored = _rescored(memo.scored, last.out, graph, settings)
-            memo.graph, memo.settings, memo.candidates = graph, settings, _candidates(memo.scored, graph.where)
-        candidates, made = memo.candidates, memo.made
+                memo.scored = _rescored(memo.scored, last, graph, settings)
+            memo.out, memo.settings = graph.out, settings
+        # the same candidates make the same relations (`made`), as objects too
+        candidates, made = _candidates(memo.scored, graph.where), memo.made
     if requires is None:
         requires = _requires_graph(existing)
     relations: list[Relation] = []
