@@ -1316,7 +1316,7 @@ def outline_relations(parsed: ParsedNote, index: ConceptIndex) -> Iterator[Relat
                     rule="outline.enumeration" if member else rules[entry.source],
                     note=note.path,
                     line=entry.line,
-                    evidence=intern(entry.text.strip()),  # as a typed rule's evidence (`RelationReader.emit`)
+                    evidence=intern(entry.text.strip()),  # as the typed rules intern theirs (`_NoteReader.emit`)
                 )
 
 

@@ -104,10 +104,6 @@ def _counter_reduced(
     return (Counter.__new__, (Counter,), None, None, iter(counter.items()))
 
 
-_STATE_DISPATCH: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
-_STATE_DISPATCH[Counter] = _counter_reduced
-
-
 def save_state(path: Path, root: Path, state: IngestState) -> int:
     """Write `state` for the vault at `root` to `path` (a private folder and file; replaced whole, so
     that a run that dies while writing leaves the previous file). Returns the bytes written; an
@@ -120,7 +116,8 @@ def save_state(path: Path, root: Path, state: IngestState) -> int:
         with os.fdopen(fd, "wb") as handle, cyclic_gc_paused():  # no collection walks it mid-write
             pickle.dump(_header(root), handle, protocol=pickle.HIGHEST_PROTOCOL)
             pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = _STATE_DISPATCH
+            reducers: dict[type, Callable[[Any], Any]] = {**copyreg.dispatch_table, Counter: _counter_reduced}
+            pickler.dispatch_table = reducers  # copyreg's as they are now, and the Counters' own
             pickler.dump(state)
             size = handle.tell()
         os.replace(temporary, path)
