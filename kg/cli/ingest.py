@@ -20,6 +20,7 @@ import typer
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
+from ingest.vault import ParseCache
 from kg.cli.app import app, hold_until_exit
 from kg.cli.common import (
     EXIT_DATA_ERROR,
@@ -109,13 +110,16 @@ def _run_once(
         return run(progress)
 
 
-def _summary(result: IngestResult) -> str:
+def _summary(result: IngestResult, cache: ParseCache | None = None) -> str:
+    """The run's one log line; with the `cache` it kept, how many notes it read and resolved again."""
     line = (
         f"{result.report.summary()} parse={result.parse_seconds:.2f}s "
         f"relations={len(result.graph.relations)} problems={len(result.graph.problems)}"
     )
     if result.report.took_over_from:
         line += f" (took over the lock of {result.report.took_over_from}, a process that is gone)"
+    if cache is not None:
+        line += f" parsed={cache.misses} resolved={cache.notes_resolved}"
     return line
 
 
@@ -220,7 +224,7 @@ def ingest(
             driver.close()
         if state is not None and state_path is not None:
             cache = state.cache
-            _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
+            _log(_summary(result, cache))
             drifted = max(cache.misses, cache.notes_resolved)  # notes whose parse or resolution differs from it
             if drifted > len(cache) * ONE_SHOT_SAVE_SHARE or cache.index_rebuilt:
                 _save_kept_state(state_path, root, state)
@@ -306,7 +310,7 @@ def _run_forever(
                         jobs=jobs,
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
-                    _log(f"{_summary(result)} parsed={cache.misses} resolved={cache.notes_resolved}")
+                    _log(_summary(result, cache))
                     unsaved += cache.misses + cache.notes_resolved
                     if state_path is not None and unsaved > len(cache) // 10:
                         _save_kept_state(state_path, root, state)
