@@ -103,6 +103,38 @@ def test_a_parse_cache_filled_by_workers_serves_the_next_read(tmp_path: Path) ->
     assert (cache.hits, cache.misses) == (len(cache) - 1, 1)  # only the edited note is parsed again
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_notes_too_recent_for_their_mtime_are_parsed_again_only_if_their_bytes_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notes read within `RACY_MTIME_NS` of their last write are checked by their bytes; a read in
+    several processes hashes them before handing anything to the parse, as a one-process read does."""
+    root = tmp_path / "vault"
+    shutil.copytree(BASIC, root, symlinks=True)
+    cache = ParseCache()
+    first = read_vault(root, cache=cache, jobs=2)
+    for entry in cache._entries.values():
+        entry.read_at_ns = entry.mtime_ns  # as if each file had been written just before the read
+    handed: list[list[str]] = []
+    real_read = parallel.read_in_parallel
+
+    def recording_read(files: list[Any], **kwargs: Any) -> Any:
+        handed.append([file.path for file in files])
+        return real_read(files, **kwargs)
+
+    monkeypatch.setattr(parallel, "read_in_parallel", recording_read)
+    assert to_json(read_vault(root, cache=cache, jobs=2)) == to_json(first)
+    assert handed == [["Architecture/binary.md"]]  # skipped as binary: nothing cached to check against
+    assert cache.hits == len(cache) > 6
+    note = root / "RL" / "PPO.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nPPO builds on [[Trust Regions]].\n", encoding="utf-8")
+    for entry in cache._entries.values():
+        entry.read_at_ns = entry.mtime_ns
+    edited = read_vault(root, cache=cache, jobs=2)
+    assert handed[-1] == ["Architecture/binary.md", "RL/PPO.md"]
+    assert to_json(edited) == to_json(read_vault(root, jobs=1))
+
+
 def _kill_workers() -> int:
     """SIGKILL this process's parse workers (Linux /proc), as the OOM killer would; how many."""
     killed = 0
