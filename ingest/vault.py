@@ -781,6 +781,7 @@ class ParseCache:
         self._refd = RefdMemo()  # and its RefD relations
         self.hits = 0
         self.misses = 0
+        self.hits_by_bytes = 0  # of the hits, the files whose size or mtime had changed (or were too recent)
         self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
         self.index_rebuilt = True  # the last resolution built its concept index anew (not kept or extended)
 
@@ -801,7 +802,7 @@ class ParseCache:
             entry.parsed.pack()
 
     def _start(self) -> None:
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.hits_by_bytes = 0
 
     def _get_unchanged(self, file: NoteFile, problems: list[Problem]) -> ParsedNote | None:
         """The cached parse when the file's size and mtime say it is the file read before."""
@@ -820,6 +821,7 @@ class ParseCache:
         if entry is None or entry.content_hash != content_hash:
             return None
         entry.size, entry.mtime_ns, entry.read_at_ns = file.size, file.mtime_ns, read_at_ns  # same bytes, new stat
+        self.hits_by_bytes += 1
         return self._hit(entry, problems)
 
     def _hit(self, entry: _CachedParse, problems: list[Problem]) -> ParsedNote:

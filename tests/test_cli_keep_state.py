@@ -63,6 +63,8 @@ def test_keep_state_is_saved_again_only_once_the_vault_drifted_from_it(
     or when the concept index was rebuilt; in between each run reads the notes changed since it was."""
     vault = generate(250, tmp_path / "v", seed=5)  # 1% of it: 2.5 notes
     notes = [p for p in sorted(vault.rglob("*.md")) if is_utf8(p)]  # the edits append UTF-8
+    for note in vault.rglob("*.md"):  # written long before (just written, the files would be hashed again)
+        os.utime(note, ns=(OLD_NS, OLD_NS))
     env = {**neo4j_connection.env(), "KG_HOME": str(tmp_path / "home")}
 
     def ingest(*extra: str) -> str:
@@ -93,6 +95,19 @@ def test_keep_state_is_saved_again_only_once_the_vault_drifted_from_it(
     append(notes[50], "\n\nSee [[A Topic Nobody Named]] and [[GRPO|Group Relative PO]].\n")  # a new alias
     rebuilt = ingest("--keep-state")
     assert "kept state (" in rebuilt and state.read_bytes() != saved
+    # Every note touched (new mtimes, the same bytes): the run that hashes them saves the state with
+    # their new mtimes, so that the next run hashes none of them again.
+    saved = state.read_bytes()
+    for note in vault.rglob("*.md"):
+        os.utime(note, ns=(OLD_NS + 10**9, OLD_NS + 10**9))
+    append(notes[60], "\n\nA fifth.\n")
+    os.utime(notes[60], ns=(OLD_NS + 2 * 10**9, OLD_NS + 2 * 10**9))  # not too recent to tell next time
+    touched = ingest("--keep-state")
+    assert "parsed=1 resolved=1 hashed=249" in touched and "kept state (" in touched
+    assert state.read_bytes() != saved
+    append(notes[70], "\n\nA sixth.\n")
+    after = ingest("--keep-state")
+    assert "parsed=1 resolved=1 hashed=0" in after and "not saved again: 1 of 250" in after
     # whatever the state lagged behind, the runs wrote the graph a whole read gives
     whole = ingest("--full")
     assert "added=0 changed=0 deleted=0" in whole, whole

@@ -56,6 +56,10 @@ SMALL_RUNS_PER_COLLECTION = 20
 # then each run reads again the few notes changed since it was written, which costs less (a state
 # behind some edits is still right). Long-running modes write it when a tenth has drifted.
 ONE_SHOT_SAVE_SHARE = 0.01
+# ... or when more than this share of its notes had to be hashed to be known (a new mtime, the same
+# bytes: a `touch`, a sync tool, a branch switched and back). Their new mtimes are kept only by a save,
+# and until then every run reads and hashes them again: ~0.4 s a run when all of 10k notes were touched.
+ONE_SHOT_REHASH_SAVE_SHARE = 0.1
 
 
 def _first_line(exc: BaseException) -> str:
@@ -111,7 +115,8 @@ def _run_once(
 
 
 def _summary(result: IngestResult, cache: ParseCache | None = None) -> str:
-    """The run's one log line; with the `cache` it kept, how many notes it read and resolved again."""
+    """The run's one log line; with the `cache` it kept, how many notes it read and resolved again, and
+    how many it found unchanged only by hashing them (their size or mtime had changed)."""
     line = (
         f"{result.report.summary()} parse={result.parse_seconds:.2f}s "
         f"relations={len(result.graph.relations)} problems={len(result.graph.problems)}"
@@ -119,7 +124,7 @@ def _summary(result: IngestResult, cache: ParseCache | None = None) -> str:
     if result.report.took_over_from:
         line += f" (took over the lock of {result.report.took_over_from}, a process that is gone)"
     if cache is not None:
-        line += f" parsed={cache.misses} resolved={cache.notes_resolved}"
+        line += f" parsed={cache.misses} resolved={cache.notes_resolved} hashed={cache.hits_by_bytes}"
     return line
 
 
@@ -226,12 +231,17 @@ def ingest(
             cache = state.cache
             _log(_summary(result, cache))
             drifted = max(cache.misses, cache.notes_resolved)  # notes whose parse or resolution differs from it
-            if drifted > len(cache) * ONE_SHOT_SAVE_SHARE or cache.index_rebuilt:
+            if (
+                drifted > len(cache) * ONE_SHOT_SAVE_SHARE
+                or cache.index_rebuilt
+                or cache.hits_by_bytes > len(cache) * ONE_SHOT_REHASH_SAVE_SHARE
+            ):
                 _save_kept_state(state_path, root, state)
             else:
                 _log(
                     f"kept state not saved again: {drifted} of {len(cache)} notes read or resolved again since it "
-                    f"was (saved past {ONE_SHOT_SAVE_SHARE:.0%} of the vault, or when the concept index is rebuilt)"
+                    f"was (saved past {ONE_SHOT_SAVE_SHARE:.0%} of the vault, when the concept index is rebuilt, "
+                    f"or past {ONE_SHOT_REHASH_SAVE_SHARE:.0%} hashed again for a new mtime)"
                 )
         else:
             _log(_summary(result))
