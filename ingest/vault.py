@@ -782,6 +782,8 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
         self.hits_by_bytes = 0  # of the hits, the files whose size or mtime had changed (or were too recent)
+        # of those, the files old enough now that their new size and mtime, kept, will tell next time
+        self.hits_restated = 0
         self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
         self.index_rebuilt = True  # the last resolution built its concept index anew (not kept or extended)
 
@@ -802,7 +804,7 @@ class ParseCache:
             entry.parsed.pack()
 
     def _start(self) -> None:
-        self.hits = self.misses = self.hits_by_bytes = 0
+        self.hits = self.misses = self.hits_by_bytes = self.hits_restated = 0
 
     def _get_unchanged(self, file: NoteFile, problems: list[Problem]) -> ParsedNote | None:
         """The cached parse when the file's size and mtime say it is the file read before."""
@@ -822,6 +824,8 @@ class ParseCache:
             return None
         entry.size, entry.mtime_ns, entry.read_at_ns = file.size, file.mtime_ns, read_at_ns  # same bytes, new stat
         self.hits_by_bytes += 1
+        if read_at_ns - file.mtime_ns >= RACY_MTIME_NS:  # not a file written in the future (clock skew)
+            self.hits_restated += 1
         return self._hit(entry, problems)
 
     def _hit(self, entry: _CachedParse, problems: list[Problem]) -> ParsedNote:

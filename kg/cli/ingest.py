@@ -59,6 +59,7 @@ ONE_SHOT_SAVE_SHARE = 0.01
 # ... or when more than this share of its notes had to be hashed to be known (a new mtime, the same
 # bytes: a `touch`, a sync tool, a branch switched and back). Their new mtimes are kept only by a save,
 # and until then every run reads and hashes them again: ~0.4 s a run when all of 10k notes were touched.
+# (Not files with an mtime in the future, from a clock ahead: saved, they would be hashed again all the same.)
 ONE_SHOT_REHASH_SAVE_SHARE = 0.1
 
 
@@ -234,7 +235,7 @@ def ingest(
             if (
                 drifted > len(cache) * ONE_SHOT_SAVE_SHARE
                 or cache.index_rebuilt
-                or cache.hits_by_bytes > len(cache) * ONE_SHOT_REHASH_SAVE_SHARE
+                or cache.hits_restated > len(cache) * ONE_SHOT_REHASH_SAVE_SHARE
             ):
                 _save_kept_state(state_path, root, state)
             else:
