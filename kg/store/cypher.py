@@ -135,15 +135,21 @@ RETURN collect(DISTINCT CASE WHEN x:Concept THEN x.uid END) AS concepts,
        collect(DISTINCT CASE WHEN x:Resource THEN x.uid END) AS resources
 """
 
-RETRACT_TYPED_RELATION: dict[str, str] = {
-    t: f"""
+# Every type's assertions of the notes in one statement: all the `asserted_by` index seeks run before
+# its first delete (Eager). A seek slows down with each relationship the transaction has deleted:
+# one statement per type, run one after the other, took 5.7 s for 3,000 notes, this 0.34 s.
+_ASSERTED_BY_UNION = "\n  UNION ALL\n".join(
+    f"  MATCH ()-[r:{t} {{asserted_by: uid}}]->() RETURN r" for t in TYPED_RELATIONS
+)
+RETRACT_TYPED_RELATIONS = f"""
 UNWIND $uids AS uid
-MATCH (a)-[r:{t} {{asserted_by: uid}}]->(b)
+CALL (uid) {{
+{_ASSERTED_BY_UNION}
+}}
+WITH r, startNode(r) AS a, endNode(r) AS b
 DELETE r
 RETURN collect(DISTINCT a.uid) + collect(DISTINCT b.uid) AS concepts
 """
-    for t in TYPED_RELATIONS
-}
 
 # A deleted or moved note: its node goes too (incoming links from other notes are re-asserted by them).
 DELETE_NOTES = """

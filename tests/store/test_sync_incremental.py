@@ -149,3 +149,28 @@ def test_reading_a_vaults_digests_seeks_its_notes_and_concepts_in_the_indexes(
     assert used.count("NodeIndexSeek") == 2 and "NodeByLabelScan" not in used, used
     assert {uid for uid, _ in record["notes"]} == {scoped_uid("v", n) for n in small_graph().notes}
     assert {uid for uid, _ in record["concepts"]} == {scoped_uid("v", c) for c in small_graph().concepts}
+
+
+def test_a_retraction_seeks_every_typed_relation_by_its_asserting_note_before_deleting_any(
+    neo4j_driver: Driver, clean_db: None
+) -> None:
+    """The typed relations a changed note asserted are found through the `asserted_by` index of each
+    type, all of them before the statement's first delete: a seek slows down with every relationship
+    its transaction deleted before it (rewriting 2,853 notes of 10k: 20 s of retraction, now 0.3 s)."""
+    from kg.store import cypher
+
+    ensure_schema(neo4j_driver)
+    uid = scoped_uid("v", "rl/GRPO.md")
+    used = plan_operators(neo4j_driver, cypher.RETRACT_TYPED_RELATIONS, uids=[uid])
+    assert used.count("DirectedRelationshipIndexSeek") == len(RelationType), used
+    assert not {"AllNodesScan", "NodeByLabelScan", "DirectedRelationshipTypeScan"} & set(used), used
+    assert used.index("Delete") < used.index("Eager") < used.index("DirectedRelationshipIndexSeek"), used
+    # and it retracts exactly that note's assertions, naming the concepts they joined
+    VaultSync(neo4j_driver).sync("v", "/v", small_graph())
+    before = typed_edges(neo4j_driver)
+    with neo4j_driver.session() as session:
+        detached = session.run(cypher.RETRACT_TYPED_RELATIONS, uids=[uid]).single()
+    assert detached is not None
+    asserted = [edge for edge in before if edge[3] == "rl/GRPO.md"]
+    assert asserted and typed_edges(neo4j_driver) == [edge for edge in before if edge[3] != "rl/GRPO.md"]
+    assert set(detached["concepts"]) == {scoped_uid("v", key) for edge in asserted for key in (edge[0], edge[2])}
