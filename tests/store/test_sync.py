@@ -189,6 +189,25 @@ def test_user_data_is_never_touched(neo4j_driver: Driver, clean_db: None) -> Non
     assert rec is not None and rec["k"] == "trl"  # a user's relationship keeps the concept alive
 
 
+def test_notes_changed_and_deleted_together_in_one_uid_statements_give_a_fresh_sync(
+    neo4j_driver: Driver, clean_db: None
+) -> None:
+    """A change whose retraction spans several statements (`batch_size` 1: a statement per uid where
+    they are chunked; the typed relations go in one) leaves the vault as a sync into an empty one."""
+    sync = VaultSync(neo4j_driver, batch_size=1)
+    sync.sync("v", "/vault", small_graph())
+    g = small_graph()
+    for note in g.notes.values():
+        note.content_hash += " edited"
+    del g.notes["tools/TRL.md"]
+    g.relations = [r for r in g.relations if r.note != "tools/TRL.md" and r.rule != "cue.prerequisite"]
+    report = sync.sync("v", "/vault", g)
+    assert (report.notes_changed, report.notes_deleted) == (2, 1)
+    sync.sync("fresh", "/fresh", g)
+    assert typed_edges(neo4j_driver) == typed_edges(neo4j_driver, "fresh") != []
+    assert counts(neo4j_driver, "v") == counts(neo4j_driver, "fresh")
+
+
 def test_failure_midway_leaves_previous_graph_and_next_run_completes(neo4j_driver: Driver, clean_db: None) -> None:
     sync = VaultSync(neo4j_driver, batch_size=1)
     sync.sync("v", "/vault", small_graph())
