@@ -100,7 +100,10 @@ MATCH (v:Vault {name: $vault}) SET v.sync_incomplete = true
 # `path`/`key` IS NOT NULL (always true of kg's nodes) lets the planner seek the (vault, path) and
 # (vault, key) indexes; `{vault: $vault}` alone scanned every vault's notes and concepts.
 VAULT_DIGESTS = """
-CALL () { MATCH (n:Note) WHERE n.vault = $vault AND n.path IS NOT NULL RETURN collect([n.uid, n.digest]) AS notes }
+CALL () {
+  MATCH (n:Note) WHERE n.vault = $vault AND n.path IS NOT NULL
+  RETURN collect([n.uid, n.digest, n.relations_digest]) AS notes
+}
 CALL () {
   MATCH (c:Concept) WHERE c.vault = $vault AND c.key IS NOT NULL RETURN collect([c.uid, c.digest]) AS concepts
 }
@@ -195,7 +198,8 @@ UPSERT_NOTES = """
 UNWIND $rows AS row
 MERGE (n:Note {uid: row.uid})
 SET n.vault = row.vault, n.path = row.path, n.title = row.title, n.name = row.title,
-    n.content_hash = row.content_hash, n.digest = row.digest, n.kind = row.kind,
+    n.content_hash = row.content_hash, n.digest = row.digest, n.relations_digest = row.relations_digest,
+    n.kind = row.kind,
     n.description = row.description, n.encoding = row.encoding, n.tags = row.tags,
     n.cjk_chars = row.cjk_chars, n.words = row.words, n.minutes = row.minutes,
     n.updated_at = datetime()

@@ -283,6 +283,14 @@ def _relation_row(vault: str, rel: Relation) -> Row:
     }
 
 
+def _relation_parts(relations: Sequence[Relation]) -> list[tuple[object, ...]]:
+    """What a note's typed relation rows are made of (beside the note, which its uid names)."""
+    return [
+        (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line, round(float(r.confidence), 4), r.evidence[:500])
+        for r in relations
+    ]
+
+
 def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, Note], used: set[str]) -> str:
     """Digest of exactly what `_note_rows` and the relation rows derive from; adds the concept keys
     the note points at to `used` on the way (one pass over the mentions for both)."""
@@ -294,10 +302,7 @@ def _note_digest(note: Note, relations: Sequence[Relation], notes: Mapping[str, 
         for link in note.links
         if link.resolved_note and link.resolved_note != note.path and link.resolved_note in notes
     ]
-    rels = [
-        (_TYPE_NAME[r.type], r.source, r.target, r.rule, r.line, round(float(r.confidence), 4), r.evidence[:500])
-        for r in relations
-    ]
+    rels = _relation_parts(relations)
     for r in relations:
         used.add(r.source)
         used.add(r.target)
@@ -383,6 +388,8 @@ def _note_rows(
         note={
             "uid": note_uid,
             "digest": digest,
+            # its typed relations alone: a note rewritten with the same ones keeps them (`VaultSync.sync`)
+            "relations_digest": _digest(_relation_parts(relations)),
             "vault": vault,
             "path": note.path,
             "title": note.title,
@@ -552,7 +559,7 @@ class _LegacyDigests:
     def note(self, path: str) -> str:
         rels = sorted(self.relations.get(path, ()), key=_relation_order)
         rows = _note_rows(self.vault, self.graph.notes[path], self.graph, rels, "")
-        del rows.note["digest"]
+        del rows.note["digest"], rows.note["relations_digest"]  # neither was in its rows
         parts = [rows.note, rows.about, rows.mentions, rows.tagged, rows.links, rows.cites]
         return self._sha([*parts, sorted(rows.relations.items())])
 
@@ -788,7 +795,8 @@ class VaultSync:
         ) as session:
             rec = session.run(cypher.VAULT_DIGESTS, vault=vault).single()
         assert rec is not None
-        existing_notes: dict[str, str | None] = {uid: digest for uid, digest in rec["notes"]}
+        existing_notes: dict[str, str | None] = {uid: digest for uid, digest, _ in rec["notes"]}
+        existing_relations: dict[str, str | None] = {uid: relations for uid, _, relations in rec["notes"]}
         existing_concepts: dict[str, str | None] = {uid: digest for uid, digest in rec["concepts"]}
         mark = _phase(phases, "read", mark)
         restamp_notes, restamp_concepts = self._restamp_legacy(
@@ -885,8 +893,14 @@ class VaultSync:
                 # seeks came after the first one's deletes (1,000 notes deleted and 1,038 changed: 0.11 +
                 # 1.57 s, now 0.08 s). What it holds until it deletes is what the transaction deletes.
                 retracting = batch.retract + batch.deleted
-                if retracting:
-                    retracted(run(tx, cypher.RETRACT_TYPED_RELATIONS, uids=retracting))
+                # A changed note whose typed relations are those stored keeps them: a folder renamed
+                # rewrites every note linking into it, whose relations are the same (~65k of them at 10k)
+                same_relations = {
+                    nr.uid for nr in note_rows if existing_relations.get(nr.uid) == nr.note["relations_digest"]
+                }
+                retracting_relations = [uid for uid in retracting if uid not in same_relations]
+                if retracting_relations:
+                    retracted(run(tx, cypher.RETRACT_TYPED_RELATIONS, uids=retracting_relations))
                 for uids in _chunks(retracting, self.batch_size):
                     retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=uids))
                 for uids in _chunks(batch.deleted, self.batch_size):
@@ -912,7 +926,9 @@ class VaultSync:
                     (cypher.CREATE_CITES, _flatten(nr.cites for nr in note_rows)),
                 ]
                 for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
-                    rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in note_rows)
+                    rel_rows = _flatten(
+                        nr.relations.get(rel_type, []) for nr in note_rows if nr.uid not in same_relations
+                    )
                     report.relations_written += len(rel_rows)
                     edge_sets.append((query, rel_rows))
                 for query, rows_all in edge_sets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -206,6 +207,56 @@ def test_notes_changed_and_deleted_together_in_one_uid_statements_give_a_fresh_s
     sync.sync("fresh", "/fresh", g)
     assert typed_edges(neo4j_driver) == typed_edges(neo4j_driver, "fresh") != []
     assert counts(neo4j_driver, "v") == counts(neo4j_driver, "fresh")
+
+
+def _typed_relationship_ids(driver: Driver, vault: str = "v") -> dict[str, set[str]]:
+    """The element ids of the typed relationships of `vault`, by the note that asserts them."""
+    query = "MATCH (:Concept {vault: $vault})-[r]->(:Concept) RETURN r.note AS note, elementId(r) AS id"
+    ids: dict[str, set[str]] = defaultdict(set)
+    with driver.session() as s:
+        for record in s.run(query, vault=vault):
+            ids[record["note"]].add(record["id"])
+    return dict(ids)
+
+
+def test_a_note_rewritten_with_the_typed_relations_stored_keeps_them(neo4j_driver: Driver, clean_db: None) -> None:
+    """A changed note whose typed relations are those stored keeps those relationships (a folder renamed
+    rewrites the notes linking into it, with the same relations); other relations, or none stored
+    (a database an older kg wrote), are written again. The vault is always what a fresh sync writes."""
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    before = _typed_relationship_ids(neo4j_driver)
+
+    def same_as_fresh(graph: Graph, name: str) -> bool:
+        VaultSync(neo4j_driver).sync(name, f"/{name}", graph)
+        return typed_edges(neo4j_driver) == typed_edges(neo4j_driver, name) and counts(neo4j_driver, "v") == counts(
+            neo4j_driver, name
+        )
+
+    edited = small_graph()
+    edited.notes["rl/GRPO.md"].content_hash = "edited"
+    report = sync.sync("v", "/vault", edited)
+    assert (report.notes_changed, report.relations_written) == (1, 0)
+    assert _typed_relationship_ids(neo4j_driver) == before
+    assert same_as_fresh(edited, "fresh1")
+
+    fewer = small_graph()
+    fewer.notes["rl/GRPO.md"].content_hash = "edited again"
+    fewer.relations = [r for r in fewer.relations if r.rule != "cue.prerequisite"]
+    report = sync.sync("v", "/vault", fewer)
+    assert (report.notes_changed, report.relations_written) == (1, 1)
+    after = _typed_relationship_ids(neo4j_driver)
+    assert after["rl/PPO.md"] == before["rl/PPO.md"] and after["tools/TRL.md"] == before["tools/TRL.md"]
+    assert len(after["rl/GRPO.md"]) == 1 and not after["rl/GRPO.md"] & before["rl/GRPO.md"]
+    assert same_as_fresh(fewer, "fresh2")
+
+    with neo4j_driver.session() as s:  # as an older kg left them: no digest of the relations alone
+        s.run("MATCH (n:Note {vault: 'v'}) REMOVE n.relations_digest").consume()
+    fewer.notes["tools/TRL.md"].content_hash = "edited"
+    report = sync.sync("v", "/vault", fewer)
+    assert (report.notes_changed, report.relations_written) == (1, 1)
+    assert not _typed_relationship_ids(neo4j_driver)["tools/TRL.md"] & before["tools/TRL.md"]
+    assert same_as_fresh(fewer, "fresh3")
 
 
 def test_failure_midway_leaves_previous_graph_and_next_run_completes(neo4j_driver: Driver, clean_db: None) -> None:
