@@ -102,7 +102,7 @@ MATCH (v:Vault {name: $vault}) SET v.sync_incomplete = true
 VAULT_DIGESTS = """
 CALL () {
   MATCH (n:Note) WHERE n.vault = $vault AND n.path IS NOT NULL
-  RETURN collect([n.uid, n.digest, n.relations_digest]) AS notes
+  RETURN collect([n.uid, n.digest, n.relations_digest, n.edges_digest]) AS notes
 }
 CALL () {
   MATCH (c:Concept) WHERE c.vault = $vault AND c.key IS NOT NULL RETURN collect([c.uid, c.digest]) AS concepts
@@ -144,6 +144,13 @@ RETURN collect(DISTINCT CASE WHEN x:Concept THEN x.uid END) AS concepts,
 _ASSERTED_BY_UNION = "\n  UNION ALL\n".join(
     f"  MATCH ()-[r:{t} {{asserted_by: uid}}]->() RETURN r" for t in TYPED_RELATIONS
 )
+# A changed note whose other edges stay (`VaultSync.sync`): only its links go.
+RETRACT_NOTE_LINKS = """
+UNWIND $uids AS uid
+MATCH (:Note {uid: uid})-[e:LINKS_TO]->()
+DELETE e
+"""
+
 RETRACT_TYPED_RELATIONS = f"""
 UNWIND $uids AS uid
 CALL (uid) {{
@@ -199,7 +206,7 @@ UNWIND $rows AS row
 MERGE (n:Note {uid: row.uid})
 SET n.vault = row.vault, n.path = row.path, n.title = row.title, n.name = row.title,
     n.content_hash = row.content_hash, n.digest = row.digest, n.relations_digest = row.relations_digest,
-    n.kind = row.kind,
+    n.edges_digest = row.edges_digest, n.kind = row.kind,
     n.description = row.description, n.encoding = row.encoding, n.tags = row.tags,
     n.cjk_chars = row.cjk_chars, n.words = row.words, n.minutes = row.minutes,
     n.updated_at = datetime()

@@ -435,6 +435,8 @@ def _note_rows(
         )
     for rel in relations:
         rows.relations[_TYPE_NAME[rel.type]].append(_relation_row(vault, rel))
+    # what it asserts besides its links and typed relations: a note rewritten with the same keeps them
+    rows.note["edges_digest"] = _digest([rows.about, rows.mentions, rows.tagged, rows.cites])
     return rows
 
 
@@ -559,7 +561,7 @@ class _LegacyDigests:
     def note(self, path: str) -> str:
         rels = sorted(self.relations.get(path, ()), key=_relation_order)
         rows = _note_rows(self.vault, self.graph.notes[path], self.graph, rels, "")
-        del rows.note["digest"], rows.note["relations_digest"]  # neither was in its rows
+        del rows.note["digest"], rows.note["relations_digest"], rows.note["edges_digest"]  # none was in its rows
         parts = [rows.note, rows.about, rows.mentions, rows.tagged, rows.links, rows.cites]
         return self._sha([*parts, sorted(rows.relations.items())])
 
@@ -795,8 +797,9 @@ class VaultSync:
         ) as session:
             rec = session.run(cypher.VAULT_DIGESTS, vault=vault).single()
         assert rec is not None
-        existing_notes: dict[str, str | None] = {uid: digest for uid, digest, _ in rec["notes"]}
-        existing_relations: dict[str, str | None] = {uid: relations for uid, _, relations in rec["notes"]}
+        existing_notes: dict[str, str | None] = {uid: digest for uid, digest, _, _ in rec["notes"]}
+        existing_relations: dict[str, str | None] = {uid: relations for uid, _, relations, _ in rec["notes"]}
+        existing_edges: dict[str, str | None] = {uid: edges for uid, _, _, edges in rec["notes"]}
         existing_concepts: dict[str, str | None] = {uid: digest for uid, digest in rec["concepts"]}
         mark = _phase(phases, "read", mark)
         restamp_notes, restamp_concepts = self._restamp_legacy(
@@ -901,8 +904,13 @@ class VaultSync:
                 retracting_relations = [uid for uid in retracting if uid not in same_relations]
                 if retracting_relations:
                     retracted(run(tx, cypher.RETRACT_TYPED_RELATIONS, uids=retracting_relations))
-                for uids in _chunks(retracting, self.batch_size):
+                # and one whose other edges (about, mentions, tags, citations) are those stored keeps
+                # them: only its links go
+                same_edges = {nr.uid for nr in note_rows if existing_edges.get(nr.uid) == nr.note["edges_digest"]}
+                for uids in _chunks([uid for uid in retracting if uid not in same_edges], self.batch_size):
                     retracted(run(tx, cypher.RETRACT_NOTE_EDGES, uids=uids))
+                for uids in _chunks([uid for uid in retracting if uid in same_edges], self.batch_size):
+                    run(tx, cypher.RETRACT_NOTE_LINKS, uids=uids)
                 for uids in _chunks(batch.deleted, self.batch_size):
                     run(tx, cypher.DELETE_NOTES, uids=uids)
                 # 2. concepts and notes (nodes first, so edges can match both ends)
@@ -918,12 +926,13 @@ class VaultSync:
                         for rows in _chunks(restamps, self.batch_size):
                             run(tx, query, rows=rows)
                 # 3. the new assertions
+                new_edges = [nr for nr in note_rows if nr.uid not in same_edges]
                 edge_sets: list[tuple[str, list[Row]]] = [
-                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in note_rows)),
-                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in note_rows)),
-                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in note_rows)),
+                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in new_edges)),
+                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in new_edges)),
+                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in new_edges)),
                     (cypher.CREATE_LINKS, plan.link_rows(index)),
-                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in note_rows)),
+                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in new_edges)),
                 ]
                 for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
                     rel_rows = _flatten(

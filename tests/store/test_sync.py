@@ -259,6 +259,55 @@ def test_a_note_rewritten_with_the_typed_relations_stored_keeps_them(neo4j_drive
     assert same_as_fresh(fewer, "fresh3")
 
 
+def _note_edges(driver: Driver, path: str, vault: str = "v") -> dict[str, set[tuple[str, Any]]]:
+    """The edges out of a note, by type: (element id, line) of each."""
+    query = (
+        "MATCH (n:Note {vault: $vault, path: $path})-[e]->() RETURN type(e) AS t, elementId(e) AS id, e.line AS line"
+    )
+    edges: dict[str, set[tuple[str, Any]]] = defaultdict(set)
+    with driver.session() as s:
+        for record in s.run(query, vault=vault, path=path):
+            edges[record["t"]].add((record["id"], record["line"]))
+    return dict(edges)
+
+
+def test_a_note_whose_links_alone_changed_keeps_its_other_edges(neo4j_driver: Driver, clean_db: None) -> None:
+    """A note rewritten with the about, mentions, tags and citations stored keeps those edges and has
+    its links written again; with none stored (a database an older kg wrote) all go and come back.
+    The vault is always what a fresh sync writes."""
+    from kg.model import Link
+
+    def linked(line: int) -> Graph:
+        g = small_graph()
+        g.notes["rl/GRPO.md"].links = [Link("PPO", line, "wiki", resolved_note="rl/PPO.md", concept="ppo")]
+        g.notes["rl/GRPO.md"].content_hash = f"links on line {line}"
+        return g
+
+    def same_as_fresh(graph: Graph, name: str) -> bool:
+        VaultSync(neo4j_driver).sync(name, f"/{name}", graph)
+        return counts(neo4j_driver, "v") == counts(neo4j_driver, name) and {
+            t: {line for _, line in edges} for t, edges in _note_edges(neo4j_driver, "rl/GRPO.md").items()
+        } == {t: {line for _, line in edges} for t, edges in _note_edges(neo4j_driver, "rl/GRPO.md", name).items()}
+
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", linked(5))
+    before = _note_edges(neo4j_driver, "rl/GRPO.md")
+    assert {"ABOUT", "MENTIONS", "TAGGED", "LINKS_TO"} <= before.keys()
+    report = sync.sync("v", "/vault", linked(7))
+    assert report.notes_changed == 1
+    after = _note_edges(neo4j_driver, "rl/GRPO.md")
+    assert {t: e for t, e in after.items() if t != "LINKS_TO"} == {t: e for t, e in before.items() if t != "LINKS_TO"}
+    assert [line for _, line in after["LINKS_TO"]] == [7]
+    assert same_as_fresh(linked(7), "fresh1")
+
+    with neo4j_driver.session() as s:  # as an older kg left them: no digest of those edges alone
+        s.run("MATCH (n:Note {vault: 'v'}) REMOVE n.edges_digest").consume()
+    sync.sync("v", "/vault", linked(9))
+    again = _note_edges(neo4j_driver, "rl/GRPO.md")
+    assert not {e for edges in again.values() for e in edges} & {e for edges in after.values() for e in edges}
+    assert same_as_fresh(linked(9), "fresh2")
+
+
 def test_failure_midway_leaves_previous_graph_and_next_run_completes(neo4j_driver: Driver, clean_db: None) -> None:
     sync = VaultSync(neo4j_driver, batch_size=1)
     sync.sync("v", "/vault", small_graph())

@@ -147,7 +147,7 @@ def test_reading_a_vaults_digests_seeks_its_notes_and_concepts_in_the_indexes(
         record = session.run(cypher.VAULT_DIGESTS, vault="v").single()
     assert record is not None
     assert used.count("NodeIndexSeek") == 2 and "NodeByLabelScan" not in used, used
-    assert {uid for uid, _, _ in record["notes"]} == {scoped_uid("v", n) for n in small_graph().notes}
+    assert {uid for uid, _, _, _ in record["notes"]} == {scoped_uid("v", n) for n in small_graph().notes}
     assert {uid for uid, _ in record["concepts"]} == {scoped_uid("v", c) for c in small_graph().concepts}
 
 
