@@ -4,6 +4,9 @@ How it stays exactly right as notes change:
 - every note gets a *digest* of everything it asserts (its node properties, edges and typed
   relations, after vault-wide concept resolution). Only notes whose digest changed are touched:
   their previous assertions are retracted (found by `asserted_by`) and the new ones created.
+  Two more digests per note, of its typed relations and of its other edges but links, let a
+  changed note keep those that are as stored (a folder renamed changes the links of every note
+  linking into it, and nothing else of theirs).
   Rows for the UNWIND statements are built only for those notes, one transaction's notes at a
   time (a first ingest of 50k notes would otherwise hold every row of the vault at once).
 - concepts carry a digest of their own properties and are rewritten only when it changes.
