@@ -929,13 +929,12 @@ class VaultSync:
                         for rows in _chunks(restamps, self.batch_size):
                             run(tx, query, rows=rows)
                 # 3. the new assertions
-                new_edges = [nr for nr in note_rows if nr.uid not in same_edges]
                 edge_sets: list[tuple[str, list[Row]]] = [
-                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in new_edges)),
-                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in new_edges)),
-                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in new_edges)),
+                    (cypher.CREATE_ABOUT, _flatten(nr.about for nr in note_rows if nr.uid not in same_edges)),
+                    (cypher.CREATE_MENTIONS, _flatten(nr.mentions for nr in note_rows if nr.uid not in same_edges)),
+                    (cypher.CREATE_TAGGED, _flatten(nr.tagged for nr in note_rows if nr.uid not in same_edges)),
                     (cypher.CREATE_LINKS, plan.link_rows(index)),
-                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in new_edges)),
+                    (cypher.CREATE_CITES, _flatten(nr.cites for nr in note_rows if nr.uid not in same_edges)),
                 ]
                 for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
                     rel_rows = _flatten(
