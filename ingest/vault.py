@@ -1940,15 +1940,14 @@ def parse_vault(
             if cached is not None:
                 reads[i] = NoteFileRead(cached, own)
                 continue
-            if file.path in cache._entries:
-                # Its size or mtime changed, or it changed too recently for them to tell: its bytes do,
-                # hashed here before any parse (a file copied or synced just before the last read stays
-                # too recent in a kept state that is not saved again: ~2,000 such notes were parsed
-                # again by every one-shot run, 1.7 s, to find the very bytes cached).
-                known = _read_if_cached(cache, file)
-                if known is not None:
-                    reads[i] = known
-                    continue
+            # Its size or mtime changed, or it changed too recently for them to tell: its bytes do,
+            # hashed here before any parse (a file copied or synced just before the last read stays
+            # too recent in a kept state that is not saved again: ~2,000 such notes were parsed
+            # again by every one-shot run, 1.7 s, to find the very bytes cached).
+            known = _read_if_cached(cache, file)
+            if known is not None:
+                reads[i] = known
+                continue
         to_parse.append(i)
     processes = processes_for(jobs, len(to_parse))
     to_read = [files[i][0] for i in to_parse]
@@ -2022,7 +2021,10 @@ def read_note_files(files: Sequence[NoteFile], pack: bool) -> list[NoteFileRead]
 
 def _read_if_cached(cache: ParseCache, file: NoteFile) -> NoteFileRead | None:
     """The cached parse of a file whose bytes are those cached (or its read problem, if unreadable);
-    None when its bytes changed and it needs parsing."""
+    None when it needs parsing: its bytes changed, or the cache holds no parse of it to compare with
+    (then it is read once, by the parse)."""
+    if file.path not in cache._entries:
+        return None
     problems: list[Problem] = []
     read = _read_note_bytes(file, problems)
     if read is None:
