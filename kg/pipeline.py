@@ -136,12 +136,13 @@ def ingest_vault(
     )
     parse_seconds = time.perf_counter() - started
     name = vault_name or default_vault_name(root)
-    # A small kept run's sync makes temporaries that the young collections promote and count toward
-    # the next full collection, which walks the whole kept heap (~1.5 s at 10k notes) and so landed in
-    # one small run of every ~6. Paused, they die by reference count; the few reference cycles the
-    # driver leaves wait for the caller's full collection (`kg ingest --watch` takes one when idle).
-    pause = cache is not None and small_kept_run(cache)
-    with cyclic_gc_paused() if pause else contextlib.nullcontext():
+    # A kept run's sync makes temporaries that the young collections promote and count toward the next
+    # full collection, which walks the whole kept heap (~1.5 s at 10k notes): it landed in one small
+    # run of every ~6, and in every big one (a renamed folder's 2,853 notes rewritten: ~1.2 s of its
+    # rows). Paused, they die by reference count; the few reference cycles the driver leaves wait for
+    # the caller's full collection (`kg ingest --watch` takes one when idle, after every big run) or the
+    # process's end (a one-shot `--keep-state` run).
+    with cyclic_gc_paused() if cache is not None else contextlib.nullcontext():
         report = VaultSync(driver, database).sync(
             name, str(root.resolve()), graph, progress=progress, digests=digests, fingerprint=fingerprint
         )

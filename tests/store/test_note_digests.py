@@ -162,3 +162,33 @@ def test_an_edits_run_takes_no_collection(neo4j_driver: Driver, clean_db: None, 
     finally:
         gc.callbacks.remove(count)
     assert not ingest_vault(neo4j_driver, root, vault_name="g").report.changed
+
+
+@pytest.mark.integration
+def test_a_big_kept_run_takes_no_collection(neo4j_driver: Driver, clean_db: None, vault: Path, tmp_path: Path) -> None:
+    """A kept run that rewrites much of the vault (a folder renamed: its notes move, the notes linking
+    to them change) syncs with the collector paused too: a full collection in it walks the whole kept
+    heap. The graph is the one a fresh run writes."""
+    root = tmp_path / "vault"
+    shutil.copytree(vault, root)
+    cache, memo = ParseCache(), NoteDigests()
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
+    folder = max((p for p in root.iterdir() if p.is_dir()), key=lambda p: len(list(p.rglob("*.md"))))
+    folder.rename(folder.with_name(folder.name + " (renamed)"))
+    gc.callbacks.append(count)
+    try:
+        gc.collect(0)
+        collections.clear()
+        result = ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
+    finally:
+        gc.callbacks.remove(count)
+    assert result.report.notes_added >= 10 and result.report.notes_deleted >= 10
+    assert collections == []
+    assert gc.isenabled()
+    assert not ingest_vault(neo4j_driver, root, vault_name="g").report.changed
