@@ -172,6 +172,7 @@ class _NoteRows:
     links: list[Row] = field(default_factory=list)
     cites: list[Row] = field(default_factory=list)
     relations: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    relations_stored: bool = False  # its typed relations are those stored: no rows made for them
 
     @property
     def uid(self) -> str:
@@ -383,16 +384,27 @@ def reading_minutes(cjk_chars: int, words: int) -> int:
 
 
 def _note_rows(
-    vault: str, note: Note, graph: Graph, relations: Sequence[Relation], digest: str, *, links: bool = True
+    vault: str,
+    note: Note,
+    graph: Graph,
+    relations: Sequence[Relation],
+    digest: str,
+    *,
+    links: bool = True,
+    stored_relations_digest: str | None = None,
 ) -> _NoteRows:
-    """The rows of one note; `links` False leaves its LINKS_TO rows out (the sync places those itself)."""
+    """The rows of one note; `links` False leaves its LINKS_TO rows out (the sync places those itself).
+    When its typed relations digest to `stored_relations_digest` (the database holds them as they
+    are), no rows are made for them (`relations_stored`): a renamed folder rewrites every note that
+    links into it, ~65k relations at 10k notes whose rows were made only to be dropped."""
     note_uid = scoped_uid(vault, note.path)
+    relations_digest = _digest(_relation_parts(relations))
     rows = _NoteRows(
         note={
             "uid": note_uid,
             "digest": digest,
             # its typed relations alone: a note rewritten with the same ones keeps them (`VaultSync.sync`)
-            "relations_digest": _digest(_relation_parts(relations)),
+            "relations_digest": relations_digest,
             "vault": vault,
             "path": note.path,
             "title": note.title,
@@ -436,7 +448,8 @@ def _note_rows(
                 "domain": urlsplit(url).netloc or url,
             }
         )
-    for rel in relations:
+    rows.relations_stored = relations_digest == stored_relations_digest
+    for rel in () if rows.relations_stored else relations:
         rows.relations[_TYPE_NAME[rel.type]].append(_relation_row(vault, rel))
     # what it asserts besides its links and typed relations: a note rewritten with the same keeps them
     rows.note["edges_digest"] = _digest([rows.about, rows.mentions, rows.tagged, rows.cites])
@@ -886,6 +899,7 @@ class VaultSync:
                     relations.get(path, ()),
                     digests[scoped_uid(vault, path)],
                     links=False,
+                    stored_relations_digest=existing_relations.get(scoped_uid(vault, path)),
                 )
                 for path in batch.notes
             ]
@@ -901,9 +915,7 @@ class VaultSync:
                 retracting = batch.retract + batch.deleted
                 # A changed note whose typed relations are those stored keeps them: a folder renamed
                 # rewrites every note linking into it, whose relations are the same (~65k of them at 10k)
-                same_relations = {
-                    nr.uid for nr in note_rows if existing_relations.get(nr.uid) == nr.note["relations_digest"]
-                }
+                same_relations = {nr.uid for nr in note_rows if nr.relations_stored}
                 retracting_relations = [uid for uid in retracting if uid not in same_relations]
                 if retracting_relations:
                     retracted(run(tx, cypher.RETRACT_TYPED_RELATIONS, uids=retracting_relations))

@@ -41,3 +41,21 @@ def test_sizes_and_concepts_agree_with_the_rows_on_a_generated_vault(generated: 
 @pytest.mark.skipif(not ANTIAI.is_dir(), reason="../shared/corpora/antiai is not present")
 def test_sizes_and_concepts_agree_with_the_rows_on_antiai() -> None:
     _check(read_vault(ANTIAI))
+
+
+def test_no_relation_rows_for_relations_the_database_holds(generated: Graph) -> None:
+    """A note whose typed relations digest to the stored `relations_digest` gets no rows for them (the
+    sync keeps the stored ones); any other stored digest, or none, gets every row."""
+    relations = _relations_by_note(generated)
+    path = max(relations, key=lambda p: len(relations[p]))
+    note, own = generated.notes[path], relations[path]
+    full = _note_rows("v", note, generated, own, "d")
+    assert not full.relations_stored
+    assert sum(len(rows) for rows in full.relations.values()) == len(own) > 0
+    stored = full.note["relations_digest"]
+    kept = _note_rows("v", note, generated, own, "d", stored_relations_digest=stored)
+    assert kept.relations_stored and not kept.relations
+    assert kept.note == full.note and kept.mentions == full.mentions and kept.links == full.links
+    other = _note_rows("v", note, generated, own[1:], "d", stored_relations_digest=stored)
+    assert not other.relations_stored
+    assert sum(len(rows) for rows in other.relations.values()) == len(own) - 1
