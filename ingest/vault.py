@@ -784,7 +784,8 @@ class ParseCache:
         self.hits_by_bytes = 0  # of the hits, the files whose size or mtime had changed (or were too recent)
         # of those, the files old enough now that their new size and mtime, kept, will tell next time
         self.hits_restated = 0
-        self.notes_resolved = 0  # notes the last resolution resolved and ran the rules on again
+        self.notes_resolved = 0  # notes the last resolution did not reuse as they were
+        self.notes_relinked = 0  # of those, the notes whose links alone it made again (`resolve_notes`)
         self.index_rebuilt = True  # the last resolution built its concept index anew (not kept or extended)
 
     def __len__(self) -> int:
@@ -1517,6 +1518,30 @@ class _ResolvedNote:
     looked: set[str]  # every key its resolution and rules asked the index about
 
 
+def _same_but_where(links: Sequence[Link], before: Sequence[Link]) -> bool:
+    """The same links, naming the same concepts, but for which notes they resolve to."""
+    return len(links) == len(before) and all(
+        a == b or a._replace(resolved_note=None) == b._replace(resolved_note=None)
+        for a, b in zip(links, before, strict=True)
+    )
+
+
+def _relinked(
+    last: _ResolvedNote, parsed: ParsedNote, link_problems: list[Problem], looked: dict[str, set[str]]
+) -> _ResolvedNote:
+    """`last` with the final links `parsed` has now. The rest of a note's resolution reads its links'
+    concepts and lines, never the notes they resolve to (those only give a link its concept), so
+    what its mentions, rules and counts made of it stands."""
+    note = _note_copy(last.note)
+    note.links = list(parsed.note.links)
+    return replace(
+        last,
+        link_problems=link_problems,
+        note=note,
+        looked=last.looked | looked.get(parsed.path, set()),
+    )
+
+
 @dataclass(slots=True)
 class _Resolution:
     signature: tuple[object, ...]
@@ -1609,6 +1634,11 @@ def resolve_notes(
         return recorder.ops
 
     reused: dict[str, _ResolvedNote] = {}  # notes whose last resolution stands
+    # Unedited notes resolved again because a note their links can reach came, went or was renamed:
+    # when they register what they did and their final links name the same concepts (only the notes
+    # they point at moved: a renamed folder), the rest of their last resolution stands (`_relinked`).
+    relinking: dict[str, _ResolvedNote] = {}
+    relinked: set[str] = set()
     index_changed = False
     registered: list[tuple[list[IndexOp], list[IndexOp]]] = []  # (before, now) of each edited note
 
@@ -1643,6 +1673,8 @@ def resolve_notes(
                 continue
             del reused[parsed.path]
             resolve_again(parsed, last.ops)
+            if ops[parsed.path] == last.ops:
+                relinking[parsed.path] = last
 
     # 1. links to notes; 2. the concept index
     vocabulary: _ProseVocabulary | None = None
@@ -1687,7 +1719,7 @@ def resolve_notes(
             and vocabulary is not kept.vocabulary
             and (kept.vocabulary is None or _heads(vocabulary) != _heads(kept.vocabulary))
         ):
-            kept, reused = None, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
+            kept, reused, relinking = None, {}, {}  # a new `veRL`-like spelling can make any note's `RL` a mention
         else:
             if delta is None:
                 delta = kept.index.changed_keys(index)
@@ -1695,6 +1727,7 @@ def resolve_notes(
                 if not last.looked.isdisjoint(delta):
                     del reused[path]
                     ops[path] = last.ops
+            relinking = {path: last for path, last in relinking.items() if last.looked.isdisjoint(delta)}
             snapshot = index.copy()
     for parsed in parsed_notes:
         if parsed.path in reused:
@@ -1741,6 +1774,12 @@ def resolve_notes(
             continue
         reading(parsed)
         _final_links(parsed, index, primary_key)
+        last = relinking.get(parsed.path)
+        if last is not None and _same_but_where(parsed.note.links, last.note.links):
+            reused[parsed.path] = _relinked(last, parsed, link_problems[parsed.path], looked)
+            parsed.note = _note_copy(reused[parsed.path].note)
+            relinked.add(parsed.path)
+            continue
         parsed.note.about = list(dict.fromkeys(index.key_of(k) for k in parsed.note.about if k))
         sites[parsed.path] = _mention_sites(parsed, index.key_of)
     index.looked = None
@@ -1835,7 +1874,9 @@ def resolve_notes(
                 for p in parsed_notes
             },
         )
-        cache.notes_resolved = len(parsed_notes) - len(reused)
+        # a relinked note counts: its kept resolution changed (its links), for the state to be saved
+        cache.notes_relinked = len(relinked & reused.keys())
+        cache.notes_resolved = len(parsed_notes) - len(reused) + cache.notes_relinked
     return graph, index
 
 

@@ -184,6 +184,30 @@ def test_a_removed_or_renamed_note_resolves_again_the_notes_linking_to_it(genera
     assert _same_as_fresh(root, cache) < total
 
 
+def test_a_renamed_folder_makes_only_the_links_into_it_again(generated: Path, tmp_path: Path) -> None:
+    """Its notes move under the same names: the notes linking to them resolve their links again, to
+    the new paths, and keep the rest of their last resolution (mentions, relations) when their links
+    name the same concepts. The graph is a fresh read's; renamed back, too."""
+    root, cache, total = _first_read(generated, tmp_path)
+    graph = read_vault(root, cache=cache)
+    folder = min((p for p in root.iterdir() if p.is_dir()), key=lambda p: len(list(p.rglob("*.md"))))
+    inside = {p.relative_to(root).as_posix() for p in folder.rglob("*.md")}
+    linking = {path for target in inside for path in _linked_to(graph.notes, target)} - inside
+    assert linking
+    renamed = folder.with_name(folder.name + " (renamed)")
+    folder.rename(renamed)
+    assert len(linking) <= _same_as_fresh(root, cache) < total
+    assert cache.notes_relinked >= len(linking) // 2 > 0
+    moved = {p.relative_to(root).as_posix() for p in renamed.rglob("*.md")}
+    after = read_vault(root, cache=cache).notes
+    assert all(not _linked_to(after, target) for target in inside)
+    # links by name follow the notes; a link by path into the old folder dangles now
+    assert {path for target in moved for path in _linked_to(after, target)} - moved <= linking
+    renamed.rename(folder)
+    assert _same_as_fresh(root, cache) < total
+    assert cache.notes_relinked > 0
+
+
 def _random_edit(rng: random.Random, notes: list[Path], step: int) -> None:
     """One edit of a kind people make: move a line between notes, delete one, add an alias (new, or
     another note's name), a link (to an existing note, or a new name), a cue sentence, or rename a word."""
