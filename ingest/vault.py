@@ -1585,7 +1585,10 @@ def resolve_notes(
     name), the index is rebuilt from the recorded registrations and the notes that read a key which
     now reads differently are resolved again too. A note added or removed (a rename is both), or
     edited to another primary name, also resolves again the notes whose links can resolve to it
-    (`_links_can_reach`). The other notes' results are reused and their effects on the index replayed.
+    (`_links_can_reach`); of those, a note that registers what it did and whose final links name the
+    concepts they did (the notes they point at moved: a renamed folder) keeps the rest of its last
+    resolution, its mentions and relations (`_relinked`). The other notes' results are reused and
+    their effects on the index replayed.
     Other rules, or the same notes listed in another order: everything is resolved again. The graph
     is the same either way (tests compare with fresh reads).
     The per-note rules run note by note, so that what a note's rules see depends only on the notes
