@@ -3,8 +3,10 @@ exactly the graph a fresh full run would write."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,35 +134,48 @@ def test_watch_style_runs_write_the_graph_a_fresh_run_writes(
         assert not fresh.report.changed, fresh.report.summary()
 
 
-@pytest.mark.integration
-def test_an_edits_run_takes_no_collection(neo4j_driver: Driver, clean_db: None, vault: Path, tmp_path: Path) -> None:
-    """A kept run after one edit reads and syncs with the cyclic collector paused: no collection of
-    the kept heap lands in it (one did in about every sixth such run at 10k notes, ~1.5 s); the
-    collector is as it was afterwards and the run's graph is the one a fresh run writes."""
-    root = tmp_path / "vault"
-    shutil.copytree(vault, root)
-    cache, memo = ParseCache(), NoteDigests()
+@contextlib.contextmanager
+def _collections() -> Iterator[list[int]]:
+    """The generations of the cyclic collections that start inside the block (the test's own young
+    garbage collected first, so that nothing young is left for the code under test to trip over)."""
     collections: list[int] = []
 
     def count(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             collections.append(info["generation"])
 
-    ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
-    note = sorted(root.rglob("*.md"))[7]
+    gc.collect(0)
     gc.callbacks.append(count)
     try:
-        for i in range(3):
-            with note.open("a", encoding="utf-8") as handle:
-                handle.write(f"\n\nSee also [[Topic {i} Added]], written while reading.\n")
-            gc.collect(0)  # the test's own garbage: nothing young is left for the run to trip over
-            collections.clear()
-            result = ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
-            assert result.report.notes_changed == 1
-            assert collections == []
-            assert gc.isenabled()
+        yield collections
     finally:
         gc.callbacks.remove(count)
+
+
+def _kept_copy(neo4j_driver: Driver, vault: Path, tmp_path: Path) -> tuple[Path, ParseCache, NoteDigests]:
+    """A copy of the vault, ingested once with a cache and digests kept for the next runs."""
+    root = tmp_path / "vault"
+    shutil.copytree(vault, root)
+    cache, memo = ParseCache(), NoteDigests()
+    ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
+    return root, cache, memo
+
+
+@pytest.mark.integration
+def test_an_edits_run_takes_no_collection(neo4j_driver: Driver, clean_db: None, vault: Path, tmp_path: Path) -> None:
+    """A kept run after one edit reads and syncs with the cyclic collector paused: no collection of
+    the kept heap lands in it (one did in about every sixth such run at 10k notes, ~1.5 s); the
+    collector is as it was afterwards and the run's graph is the one a fresh run writes."""
+    root, cache, memo = _kept_copy(neo4j_driver, vault, tmp_path)
+    note = sorted(root.rglob("*.md"))[7]
+    for i in range(3):
+        with note.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\nSee also [[Topic {i} Added]], written while reading.\n")
+        with _collections() as collections:
+            result = ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
+        assert result.report.notes_changed == 1
+        assert collections == []
+        assert gc.isenabled()
     assert not ingest_vault(neo4j_driver, root, vault_name="g").report.changed
 
 
@@ -169,25 +184,11 @@ def test_a_big_kept_run_takes_no_collection(neo4j_driver: Driver, clean_db: None
     """A kept run that rewrites much of the vault (a folder renamed: its notes move, the notes linking
     to them change) syncs with the collector paused too: a full collection in it walks the whole kept
     heap. The graph is the one a fresh run writes."""
-    root = tmp_path / "vault"
-    shutil.copytree(vault, root)
-    cache, memo = ParseCache(), NoteDigests()
-    collections: list[int] = []
-
-    def count(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
+    root, cache, memo = _kept_copy(neo4j_driver, vault, tmp_path)
     folder = max((p for p in root.iterdir() if p.is_dir()), key=lambda p: len(list(p.rglob("*.md"))))
     folder.rename(folder.with_name(folder.name + " (renamed)"))
-    gc.callbacks.append(count)
-    try:
-        gc.collect(0)
-        collections.clear()
+    with _collections() as collections:
         result = ingest_vault(neo4j_driver, root, vault_name="g", cache=cache, digests=memo)
-    finally:
-        gc.callbacks.remove(count)
     assert result.report.notes_added >= 10 and result.report.notes_deleted >= 10
     assert collections == []
     assert gc.isenabled()
