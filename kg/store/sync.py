@@ -949,9 +949,7 @@ class VaultSync:
                     (cypher.CREATE_CITES, _flatten(nr.cites for nr in note_rows if nr.uid not in same_edges)),
                 ]
                 for rel_type, query in cypher.CREATE_TYPED_RELATION.items():
-                    rel_rows = _flatten(
-                        nr.relations.get(rel_type, []) for nr in note_rows if nr.uid not in same_relations
-                    )
+                    rel_rows = _flatten(nr.relations.get(rel_type, []) for nr in note_rows)  # none when stored
                     report.relations_written += len(rel_rows)
                     edge_sets.append((query, rel_rows))
                 for query, rows_all in edge_sets:
