@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -117,6 +118,7 @@ def ingest_vault(
     digests: NoteDigests | None = None,
     fingerprint: str | None = None,
     jobs: int | None = None,
+    kept: Callable[[], tuple[ParseCache, NoteDigests]] | None = None,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -125,27 +127,31 @@ def ingest_vault(
     sync; a bad relations config raises `RelationsConfigError` before anything is written.
     `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
     later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`).
-    `jobs`: processes that read and parse the notes (`ingest.vault.read_vault`). A caller that keeps
-    `cache` across many runs should `gc.collect()` now and then while idle (see below; `kg ingest
-    --watch/--every` does after 20 small runs)."""
-    started = time.perf_counter()
-    # The store keeps which concepts a note mentions and on which lines, not each mention's context.
-    graph = read_vault_with_config(
-        root, relations_config=relations_config, cache=cache, mention_context=False, jobs=jobs
-    )
-    parse_seconds = time.perf_counter() - started
+    `kept`: loads the `cache` and `digests` a last run kept on disk (`kg ingest --keep-state`), called
+    while the sync takes its lease in the background. `jobs`: processes that read and parse the notes
+    (`ingest.vault.read_vault`). A caller that keeps `cache` across many runs should `gc.collect()`
+    now and then while idle (see below; `kg ingest --watch/--every` does after 20 small runs)."""
     name = vault_name or default_vault_name(root)
-    # The sync makes temporaries (rows, digests) that the young collections promote and count toward
-    # the next full collection, which walks the whole graph and, in a kept run, the kept heap (~1.5 s
-    # at 10k notes): it landed in one small kept run of every ~6, in every big one (a renamed folder's
-    # 2,853 notes rewritten: ~1.2 s of its rows) and in a fresh 10k ingest's sync (22-25 s -> 19-20 s
-    # paused, peak RSS 386 -> 389 MB). Paused, they die by reference count; the few reference cycles
-    # the driver leaves wait for the caller's next full collection (`kg ingest --watch` takes one when
-    # idle, after every big run) or the process's end.
-    with cyclic_gc_paused():
-        report = VaultSync(driver, database).sync(
-            name, str(root.resolve()), graph, progress=progress, digests=digests, fingerprint=fingerprint
+    # Neo4j's part before the writes (schema, lease, the stored digests) runs in the background
+    # meanwhile: round trips hidden behind loading the kept state and reading the vault.
+    with VaultSync(driver, database).prepare(name, str(root.resolve())) as prepared:
+        if kept is not None:
+            cache, digests = kept()
+        started = time.perf_counter()
+        # The store keeps which concepts a note mentions and on which lines, not each mention's context.
+        graph = read_vault_with_config(
+            root, relations_config=relations_config, cache=cache, mention_context=False, jobs=jobs
         )
+        parse_seconds = time.perf_counter() - started
+        # The sync makes temporaries (rows, digests) that the young collections promote and count toward
+        # the next full collection, which walks the whole graph and, in a kept run, the kept heap (~1.5 s
+        # at 10k notes): it landed in one small kept run of every ~6, in every big one (a renamed folder's
+        # 2,853 notes rewritten: ~1.2 s of its rows) and in a fresh 10k ingest's sync (22-25 s -> 19-20 s
+        # paused, peak RSS 386 -> 389 MB). Paused, they die by reference count; the few reference cycles
+        # the driver leaves wait for the caller's next full collection (`kg ingest --watch` takes one when
+        # idle, after every big run) or the process's end.
+        with cyclic_gc_paused():
+            report = prepared.sync(graph, progress=progress, digests=digests, fingerprint=fingerprint)
     return IngestResult(graph=graph, report=report, parse_seconds=parse_seconds)
 
 

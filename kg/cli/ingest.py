@@ -45,7 +45,7 @@ from kg.pipeline import (
 )
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import IngestLockedError, ProgressCallback, VaultSync
+from kg.store.sync import IngestLockedError, NoteDigests, ProgressCallback, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
@@ -81,9 +81,18 @@ def _run_once(
     interactive: bool,
     fingerprint: str | None,
     jobs: int | None,
-    state: IngestState | None,
-) -> IngestResult:
-    cache, digests = (state.cache, state.digests) if state is not None else (None, None)
+    state_path: Path | None,
+    full: bool,
+) -> tuple[IngestResult, IngestState | None]:
+    """One ingest, and with `state_path` (`--keep-state`) the state it started from and kept: loaded
+    while the sync takes its lease in the background."""
+    state: IngestState | None = None
+
+    def load() -> tuple[ParseCache, NoteDigests]:
+        nonlocal state
+        assert state_path is not None
+        state = _load_kept_state(state_path, root, full)
+        return state.cache, state.digests
 
     def run(progress: ProgressCallback | None) -> IngestResult:
         return ingest_vault(
@@ -95,12 +104,11 @@ def _run_once(
             relations_config=config,
             fingerprint=fingerprint,
             jobs=jobs,
-            cache=cache,
-            digests=digests,
+            kept=load if state_path is not None else None,
         )
 
     if not interactive:
-        return run(None)
+        return run(None), state
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -112,7 +120,7 @@ def _run_once(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run(progress)
+        return run(progress), state
 
 
 def _summary(result: IngestResult, cache: ParseCache | None = None) -> str:
@@ -204,8 +212,9 @@ def ingest(
                     f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
                 )
                 return
-            state = _load_kept_state(state_path, root, full) if state_path is not None else None
-            result = _run_once(driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state)
+            result, state = _run_once(
+                driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state_path, full
+            )
             hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None

@@ -186,3 +186,54 @@ def test_a_sync_whose_lease_was_broken_writes_nothing(neo4j_driver: Driver, clea
     assert typed_edges(neo4j_driver) == []  # rolled back
     report = VaultSync(neo4j_driver).sync("v", "/vault", small_graph())
     assert report.notes_added == 3
+
+
+def wait_for_lease(driver: Driver, vault: str = "v") -> dict[str, Any]:
+    """The lock once a token holds it (a prepared sync takes it in the background)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with driver.session() as s:
+            held = s.run("MATCH (l:IngestLock {vault: $vault}) RETURN l.token IS NOT NULL", vault=vault).value()
+        if held == [True]:
+            return lock_state(driver, vault)
+        assert time.monotonic() < deadline, "the prepared sync never took the lease"
+        time.sleep(0.02)
+
+
+def test_a_prepared_sync_holds_the_lease_while_its_graph_is_built(neo4j_driver: Driver, clean_db: None) -> None:
+    with VaultSync(neo4j_driver).prepare("v", "/vault") as prepared:
+        held = wait_for_lease(neo4j_driver)
+        assert held["pid"] == os.getpid() and held["host"] == HOST
+        with pytest.raises(IngestLockedError, match="being ingested"):  # another ingest, meanwhile
+            VaultSync(neo4j_driver).sync("v", "/vault", small_graph())
+        report = prepared.sync(small_graph())  # the graph, built while the lease was held
+        with pytest.raises(RuntimeError, match="has run already"):
+            prepared.sync(small_graph())
+    assert report.notes_added == 3
+    assert {"schema", "lock", "read", "wait", "write", "release"} <= set(report.phases)
+    assert len(typed_edges(neo4j_driver)) == 4
+    assert lock_state(neo4j_driver)["token"] is None
+    assert VaultSync(neo4j_driver).sync("v", "/vault", small_graph()).notes_unchanged == 3
+
+
+def test_a_prepared_sync_left_by_an_error_writes_nothing_and_releases(neo4j_driver: Driver, clean_db: None) -> None:
+    with pytest.raises(ValueError, match="a bad note"), VaultSync(neo4j_driver).prepare("v", "/vault"):
+        raise ValueError("a bad note")  # the graph could not be built
+    assert lock_state(neo4j_driver)["token"] is None
+    assert typed_edges(neo4j_driver) == []
+    assert VaultSync(neo4j_driver).sync("v", "/vault", small_graph()).notes_added == 3
+
+
+def test_a_prepared_sync_refused_the_lease_raises_from_sync_only(
+    neo4j_driver: Driver, clean_db: None, live_pid: int
+) -> None:
+    hold_lock(neo4j_driver, "v", host=HOST, pid=live_pid)
+    prepare = VaultSync(neo4j_driver).prepare
+    with prepare("v", "/vault") as prepared, pytest.raises(IngestLockedError, match=f"{HOST}:{live_pid}"):
+        prepared.sync(small_graph())
+    # the caller's own error is the one told
+    with pytest.raises(ValueError, match="a bad note"), prepare("v", "/vault"):
+        raise ValueError("a bad note")
+    state = lock_state(neo4j_driver)
+    assert (state["token"], state["pid"]) == ("their-token", live_pid)  # left as it was
+    assert typed_edges(neo4j_driver) == []
