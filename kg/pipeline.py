@@ -13,17 +13,19 @@ from pathlib import Path
 
 from neo4j import Driver
 
+from ingest.relation_rules import CONFIG_FILE_NAME
 from ingest.relations import vault_rules
 from ingest.vault import (
     DEFAULT_MAX_FILE_BYTES,
     RACY_MTIME_NS,
     ParseCache,
     RelationRule,
+    VaultListing,
     cyclic_gc_paused,
+    list_vault,
     read_vault,
 )
 from kg.model import Graph
-from kg.schedule import vault_snapshot
 from kg.store.sync import NoteDigests, ProgressCallback, SyncReport, VaultSync
 
 
@@ -58,22 +60,30 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def vault_fingerprint(root: Path, relations_config: Path | None = None) -> str | None:
-    """What a run's graph depends on, cheaply: every note file's name, size and mtime (and the
-    vault's `kg-relations.toml`), the relations config file given, and kg's own code. Equal
-    fingerprints mean the same files, as `--watch` and make judge it (size + mtime); None when a
-    file was modified too recently for its mtime to tell (`ingest.vault.RACY_MTIME_NS`)."""
-    snapshot = vault_snapshot(root)
-    if relations_config is not None:
+def vault_fingerprint(
+    root: Path, relations_config: Path | None = None, listing: VaultListing | None = None
+) -> str | None:
+    """What a run's graph depends on, cheaply: every note file a read lists (its name, size and
+    mtime; `listing`, else the vault listed now) and what the listing reported, the vault's
+    `kg-relations.toml`, the relations config file given, and kg's own code. Equal fingerprints mean
+    the same files, as make judges them (size + mtime); None when a file was modified too recently
+    for its mtime to tell (`ingest.vault.RACY_MTIME_NS`)."""
+    if listing is None:
+        listing = list_vault(root)
+    files = [(file.path, file.size, file.mtime_ns) for file, _ in listing.files]
+    configs: list[tuple[str, int, int]] = []  # a missing one counts as (-1, 0)
+    for config in (root / CONFIG_FILE_NAME, *([relations_config] if relations_config is not None else [])):
         try:
-            st = os.stat(relations_config)
-            snapshot[f"<config {relations_config.resolve()}>"] = (st.st_size, st.st_mtime_ns)
+            st = os.stat(config)
+            configs.append((str(config.resolve()), st.st_size, st.st_mtime_ns))
         except OSError:
-            snapshot[f"<config {relations_config}>"] = (-1, 0)
+            configs.append((str(config), -1, 0))
     recent = time.time_ns() - RACY_MTIME_NS
-    if any(mtime > recent for _, mtime in snapshot.values()):
+    if any(mtime > recent for _, _, mtime in files) or any(mtime > recent for _, _, mtime in configs):
         return None
-    return hashlib.blake2b(repr((sorted(snapshot.items()), code_digest())).encode(), digest_size=16).hexdigest()
+    reported = [(p.path, p.kind.value, p.message) for p in listing.problems]
+    seen = (code_digest(), listing.max_file_bytes, files, reported, configs)
+    return hashlib.blake2b(repr(seen).encode(), digest_size=16).hexdigest()
 
 
 def default_vault_name(root: Path) -> str:
@@ -96,13 +106,20 @@ def read_vault_with_config(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     mention_context: bool = True,
     jobs: int | None = None,
+    listing: VaultListing | None = None,
 ) -> Graph:
     """Read the vault under its relations config: `relations_config` if given, else the vault's own
     `kg-relations.toml`, else the built-in table. A bad config file raises `RelationsConfigError` naming it,
-    before any note is read. `mention_context`, `jobs`: see `read_vault`."""
+    before any note is read. `mention_context`, `jobs`, `listing`: see `read_vault`."""
     rules = read_relations_rules(root, relations_config)
     return read_vault(
-        root, rules=rules, cache=cache, max_file_bytes=max_file_bytes, mention_context=mention_context, jobs=jobs
+        root,
+        rules=rules,
+        cache=cache,
+        max_file_bytes=max_file_bytes,
+        mention_context=mention_context,
+        jobs=jobs,
+        listing=listing,
     )
 
 
@@ -119,6 +136,7 @@ def ingest_vault(
     fingerprint: str | None = None,
     jobs: int | None = None,
     kept: Callable[[], tuple[ParseCache, NoteDigests]] | None = None,
+    listing: VaultListing | None = None,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -126,7 +144,8 @@ def ingest_vault(
     re-parsing and re-resolving the notes an edit did not touch, and digesting them again for the
     sync; a bad relations config raises `RelationsConfigError` before anything is written.
     `fingerprint` (`vault_fingerprint`, taken before reading) is stored with the vault, so that a
-    later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`).
+    later run can tell nothing changed since without reading the vault (`unchanged_since_last_ingest`);
+    `listing` (`ingest.vault.list_vault`), the one it was taken from, is what the run reads.
     `kept`: loads the `cache` and `digests` a last run kept on disk (`kg ingest --keep-state`), called
     while the sync takes its lease in the background. `jobs`: processes that read and parse the notes
     (`ingest.vault.read_vault`). A caller that keeps `cache` across many runs should `gc.collect()`
@@ -140,7 +159,7 @@ def ingest_vault(
         started = time.perf_counter()
         # The store keeps which concepts a note mentions and on which lines, not each mention's context.
         graph = read_vault_with_config(
-            root, relations_config=relations_config, cache=cache, mention_context=False, jobs=jobs
+            root, relations_config=relations_config, cache=cache, mention_context=False, jobs=jobs, listing=listing
         )
         parse_seconds = time.perf_counter() - started
         # The sync makes temporaries (rows, digests) that the young collections promote and count toward

@@ -12,6 +12,7 @@ import pytest
 from neo4j import Driver
 from typer.testing import CliRunner
 
+from ingest.vault import list_vault
 from kg.cli import app
 from kg.pipeline import vault_fingerprint
 
@@ -53,6 +54,20 @@ def test_the_fingerprint_follows_names_sizes_mtimes_and_the_config(tmp_path: Pat
     _age(root)
     assert vault_fingerprint(root) not in (None, first)
     (root / "New.md").unlink()
+    assert vault_fingerprint(root) == first
+    (root / ".drafts").mkdir()  # hidden folders are not read, so they do not count
+    (root / ".drafts" / "Draft.md").write_text("# Draft\n", encoding="utf-8")
+    _age(root)
+    assert vault_fingerprint(root) == first
+    # a file the read skips as too large counts: its problem names its size
+    (root / "Big.md").write_text("# Big\n" + "x" * 100, encoding="utf-8")
+    _age(root)
+    capped = vault_fingerprint(root, listing=list_vault(root, max_file_bytes=50))
+    assert capped not in (None, first)
+    (root / "Big.md").write_text("# Big\n" + "x" * 200, encoding="utf-8")
+    _age(root)
+    assert vault_fingerprint(root, listing=list_vault(root, max_file_bytes=50)) not in (None, capped)
+    (root / "Big.md").unlink()
     assert vault_fingerprint(root) == first
     config = tmp_path / "relations.toml"
     config.write_text('[keys]\n"grundlage" = "PREREQUISITE_OF"\n', encoding="utf-8")

@@ -20,7 +20,7 @@ import typer
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
-from ingest.vault import ParseCache
+from ingest.vault import ParseCache, VaultListing, list_vault
 from kg.cli.app import app, hold_until_exit
 from kg.cli.common import (
     EXIT_DATA_ERROR,
@@ -80,6 +80,7 @@ def _run_once(
     config: Path | None,
     interactive: bool,
     fingerprint: str | None,
+    listing: VaultListing,
     jobs: int | None,
     state_path: Path | None,
     full: bool,
@@ -105,6 +106,7 @@ def _run_once(
             fingerprint=fingerprint,
             jobs=jobs,
             kept=load if state_path is not None else None,
+            listing=listing,
         )
 
     if not interactive:
@@ -203,7 +205,8 @@ def ingest(
             if break_lock:
                 VaultSync(driver, settings.neo4j_database).break_lock(vault_name)
             started = time.perf_counter()
-            fingerprint = vault_fingerprint(root, config)
+            listing = list_vault(root)  # listed once: judged by the fingerprint, then read
+            fingerprint = vault_fingerprint(root, config, listing)
             if not (full or problems) and unchanged_since_last_ingest(
                 driver, vault_name, fingerprint, settings.neo4j_database
             ):
@@ -213,7 +216,7 @@ def ingest(
                 )
                 return
             result, state = _run_once(
-                driver, settings, root, vault_name, config, interactive, fingerprint, jobs, state_path, full
+                driver, settings, root, vault_name, config, interactive, fingerprint, listing, jobs, state_path, full
             )
             hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
