@@ -226,15 +226,18 @@ def test_a_read_given_a_listing_reads_what_it_listed_and_reports_its_problems(va
     (vault_copy / "big.md").write_text("# big\n" + "x" * 5000, encoding="utf-8")
     listing = list_vault(vault_copy, max_file_bytes=4000)
     (vault_copy / "Later.md").write_text("# Later\n[[PPO]]\n", encoding="utf-8")  # after the listing
+    listed = {file.path for file, _ in listing.files}
     graph = read_vault(vault_copy, max_file_bytes=4000, rules=RULES, listing=listing)
-    assert set(graph.notes) <= {file.path for file, _ in listing.files}  # (binary files are listed, not notes)
+    assert set(graph.notes) <= listed  # (binary files are listed, not notes)
     assert "Later.md" not in graph.notes and "RL/PPO.md" in graph.notes
     assert [p.path for p in graph.problems if p.kind is ProblemKind.TOO_LARGE] == ["big.md"]
     # the same graph as a read that lists the vault itself, once the later note is gone again
     (vault_copy / "Later.md").unlink()
     assert graph == read_vault(vault_copy, max_file_bytes=4000, rules=RULES)
+    with pytest.raises(ValueError, match=r"listing: of .* was read already; list the vault again"):
+        read_vault(vault_copy, max_file_bytes=4000, rules=RULES, listing=listing)  # its files were taken over
     with pytest.raises(ValueError, match=r"listing: of .* under a 4000-byte limit, not of .* under 5000"):
-        read_vault(vault_copy, max_file_bytes=5000, rules=RULES, listing=listing)
+        read_vault(vault_copy, max_file_bytes=5000, rules=RULES, listing=list_vault(vault_copy, max_file_bytes=4000))
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
