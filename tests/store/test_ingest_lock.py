@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from neo4j import Driver
+from neo4j.exceptions import CypherSyntaxError
 from test_sync import small_graph, typed_edges
 
+from kg.store import cypher
 from kg.store.sync import IngestLockedError, VaultSync, holder_gone, pid_alive
 
 pytestmark = pytest.mark.integration
@@ -237,3 +239,15 @@ def test_a_prepared_sync_refused_the_lease_raises_from_sync_only(
     state = lock_state(neo4j_driver)
     assert (state["token"], state["pid"]) == ("their-token", live_pid)  # left as it was
     assert typed_edges(neo4j_driver) == []
+
+
+def test_a_preparation_that_fails_after_taking_the_lease_releases_it(
+    neo4j_driver: Driver, clean_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the stored digests cannot be read (here: a statement Neo4j refuses) once the lease is taken
+    monkeypatch.setattr(cypher, "VAULT_DIGESTS", "RETURN nonsense(")
+    with VaultSync(neo4j_driver).prepare("v", "/vault") as prepared, pytest.raises(CypherSyntaxError):
+        prepared.sync(small_graph())
+    assert lock_state(neo4j_driver)["token"] is None  # taken, then released: not left to lapse
+    monkeypatch.undo()
+    assert VaultSync(neo4j_driver).sync("v", "/vault", small_graph()).notes_added == 3
