@@ -41,7 +41,7 @@ def _snapshot_folder(folder: str, prefix: str, snap: Snapshot) -> None:
     """`vault_snapshot` of one folder, as `os.walk` would list it (a link to a folder is a folder, not
     followed; a folder that cannot be listed is left out), with `os.scandir`'s entries and the
     relative path built as it goes: a walk and `os.path.relpath` per file took 0.10 s at 10k notes,
-    this 0.04 s, in every one-shot `kg ingest` and every second of `--watch`."""
+    this 0.04 s, in every second of `--watch`."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
