@@ -612,11 +612,11 @@ class _LeaseKeeper:
         self.renewals = 0
         self.lost = False
 
-    def __enter__(self) -> _LeaseKeeper:
+    def start(self) -> _LeaseKeeper:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def stop(self) -> None:
         self._stopped.set()
         # Not long: a renewal stuck on a dead server must not hold up the run's exit. A renewal
         # that lands after the release matches no token and changes nothing.
@@ -707,7 +707,7 @@ class PreparedSync:
 
     def _release(self, held: _Held) -> None:
         self._released = True
-        held.keeper.__exit__()
+        held.keeper.stop()
         self._owner._release(self._vault, held.token)
 
 
@@ -828,7 +828,7 @@ class VaultSync:
         token = uuid.uuid4().hex
         dead_holder = self._acquire(vault, root, token, lease_s)
         mark = _phase(phases, "lock", mark)
-        keeper = _LeaseKeeper(self.driver, self.database, vault, token, lease_s).__enter__()
+        keeper = _LeaseKeeper(self.driver, self.database, vault, token, lease_s).start()
         try:
             # "property does not exist" warnings (digest, sync_incomplete) are noise on a fresh database
             with self.driver.session(
@@ -837,7 +837,7 @@ class VaultSync:
                 stored = session.run(cypher.VAULT_DIGESTS, vault=vault).single()
             assert stored is not None
         except BaseException:
-            keeper.__exit__()
+            keeper.stop()
             with suppress(Exception):  # Neo4j may be what failed: the lease then lapses on its own
                 self._release(vault, token)
             raise
