@@ -6,19 +6,19 @@ Docker bind mounts, network shares and macOS, and a vault of 10k notes stats in 
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ingest.relation_rules import CONFIG_FILE_NAME
+from ingest.vault import DEFAULT_MAX_FILE_BYTES, iter_note_files
+from kg.model import Problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SKIP_DIRS = {".obsidian", ".git", ".trash"}
-
-Snapshot = dict[str, tuple[int, int]]
+# path -> (size, mtime) of a file; NUL + path -> the message of what the listing reported there
+Snapshot = dict[str, tuple[int, int] | str]
 
 
 def parse_duration(text: str) -> float:
@@ -29,38 +29,28 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
 
 
-def vault_snapshot(root: Path) -> Snapshot:
-    """Size and mtime of every markdown file and of the vault's `kg-relations.toml`: two snapshots
-    differ iff something a re-ingest reads changed. Keys are vault-relative paths."""
-    snap: Snapshot = {}
-    _snapshot_folder(str(root), "", snap)
-    return snap
+def vault_snapshot(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Snapshot:
+    """Size and mtime of every note file a re-ingest would read, and of the vault's `kg-relations.toml`:
+    two snapshots differ iff something a re-ingest reads changed. Keys are vault-relative paths.
 
-
-def _snapshot_folder(folder: str, prefix: str, snap: Snapshot) -> None:
-    """`vault_snapshot` of one folder, as `os.walk` would list it (a link to a folder is a folder, not
-    followed; a folder that cannot be listed is left out), with `os.scandir`'s entries and the
-    relative path built as it goes: a walk and `os.path.relpath` per file took 0.10 s at 10k notes,
-    this 0.04 s, in every second of `--watch`."""
+    The files are those of `ingest.vault.iter_note_files`, the listing `kg ingest` reads, so that
+    `--watch` follows its rules: `Note.MD` is a note, hidden files and folders are not, a symlink out
+    of the vault is not followed. What that listing reports (a symlink out, a file too large, a folder
+    that cannot be listed) counts by its message, under its path behind a NUL (no file name has one):
+    a re-ingest reports it too. 0.07 s a poll at 10k notes, against 0.06 s for a walk of its own."""
+    problems: list[Problem] = []
+    snap: Snapshot = {
+        file.path: (file.size, file.mtime_ns) for file in iter_note_files(root, problems, max_file_bytes=max_file_bytes)
+    }
+    for problem in problems:
+        snap[f"\0{problem.path}"] = problem.message
     try:
-        entries = list(os.scandir(folder))
+        config = (root / CONFIG_FILE_NAME).stat()
     except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            continue
-        if is_dir:
-            if name not in _SKIP_DIRS and not entry.is_symlink():
-                _snapshot_folder(entry.path, f"{prefix}{name}{os.sep}", snap)
-        elif name.endswith((".md", ".markdown")) or (name == CONFIG_FILE_NAME and not prefix):
-            try:
-                st = entry.stat()
-            except OSError:
-                continue
-            snap[prefix + name] = (st.st_size, st.st_mtime_ns)
+        pass
+    else:
+        snap[CONFIG_FILE_NAME] = (config.st_size, config.st_mtime_ns)
+    return snap
 
 
 def backoff_delays(first: float = 2.0, cap: float = 60.0) -> Callable[[], float]:
@@ -83,16 +73,17 @@ def wait_for_change(
     debounce_s: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
     max_polls: int | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Snapshot:
     """Block until the vault differs from `previous` and then stays quiet for `debounce_s` seconds."""
     polls = 0
     while True:
-        current = vault_snapshot(root)
+        current = vault_snapshot(root, max_file_bytes=max_file_bytes)
         if current != previous:
             # debounce: an editor saving many files, or a git pull, settles before we ingest
             while True:
                 sleep(debounce_s)
-                settled = vault_snapshot(root)
+                settled = vault_snapshot(root, max_file_bytes=max_file_bytes)
                 if settled == current:
                     return settled
                 current = settled

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.vault import list_vault
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 
 
@@ -37,9 +38,10 @@ def test_snapshot_sees_markdown_only_and_skips_obsidian(tmp_path: Path) -> None:
     assert sorted(vault_snapshot(tmp_path)) == ["a.md", "sub/b.markdown"]
 
 
-def test_snapshot_lists_what_a_walk_of_the_vault_lists(tmp_path: Path) -> None:
-    """Linked folders are not followed, a linked note is (its target's size), a broken link and a
-    folder named like a note are left out, `kg-relations.toml` counts only at the top."""
+def test_snapshot_lists_what_the_ingest_listing_lists(tmp_path: Path) -> None:
+    """Linked folders are not followed, a linked note is (its target's size), a broken link counts
+    as the problem the ingest reports, a folder named like a note is left out, `kg-relations.toml`
+    counts only at the top."""
     (tmp_path / "a.md").write_text("a", encoding="utf-8")
     (tmp_path / "kg-relations.toml").write_text("[keys]\n", encoding="utf-8")
     sub = tmp_path / "sub" / "deep"
@@ -53,8 +55,58 @@ def test_snapshot_lists_what_a_walk_of_the_vault_lists(tmp_path: Path) -> None:
     (tmp_path / "link.md").symlink_to(sub / "b.md")
     (tmp_path / "broken.md").symlink_to(tmp_path / "nowhere.md")
     snapshot = vault_snapshot(tmp_path)
-    assert sorted(snapshot) == ["a.md", "kg-relations.toml", "link.md", "sub/deep/b.md"]
+    assert sorted(snapshot) == ["\0broken.md", "a.md", "kg-relations.toml", "link.md", "sub/deep/b.md"]
     assert snapshot["link.md"] == snapshot["sub/deep/b.md"] and snapshot["a.md"][0] == 1
+    assert "cannot stat" in str(snapshot["\0broken.md"])
+
+
+def _rule_cases(vault: Path, outside: Path) -> None:
+    """Files on which a walk of its own once disagreed with the ingest's listing."""
+    (vault / "Upper.MD").write_text("an upper-case suffix is a note", encoding="utf-8")
+    (vault / ".drafts").mkdir()
+    (vault / ".drafts" / "hidden.md").write_text("a hidden folder is not read", encoding="utf-8")
+    (vault / ".hidden.md").write_text("nor a hidden file", encoding="utf-8")
+    (outside / "elsewhere.md").write_text("out of the vault", encoding="utf-8")
+    (vault / "out.md").symlink_to(outside / "elsewhere.md")
+    (vault / "big.md").write_text("x" * 100, encoding="utf-8")
+
+
+def test_snapshot_follows_the_listing_rules_the_ingest_reads_by(tmp_path: Path) -> None:
+    vault, outside = tmp_path / "vault", tmp_path / "outside"
+    vault.mkdir()
+    outside.mkdir()
+    _rule_cases(vault, outside)
+    snapshot = vault_snapshot(vault, max_file_bytes=50)
+    listing = list_vault(vault, max_file_bytes=50)
+    assert [key for key in snapshot if not key.startswith("\0")] == [file.path for file, _ in listing.files]
+    assert sorted(snapshot) == ["\0big.md", "\0out.md", "Upper.MD"]
+    assert {f"\0{problem.path}": problem.message for problem in listing.problems} == {
+        key: value for key, value in snapshot.items() if key.startswith("\0")
+    }
+
+
+def test_snapshot_changes_only_with_what_a_re_ingest_reads(tmp_path: Path) -> None:
+    vault, outside = tmp_path / "vault", tmp_path / "outside"
+    vault.mkdir()
+    outside.mkdir()
+    _rule_cases(vault, outside)
+    before = vault_snapshot(vault, max_file_bytes=50)
+    # not read by an ingest: no change
+    (vault / ".drafts" / "hidden.md").write_text("edited", encoding="utf-8")
+    (vault / ".hidden.md").write_text("edited", encoding="utf-8")
+    (outside / "elsewhere.md").write_text("edited out of the vault", encoding="utf-8")
+    assert vault_snapshot(vault, max_file_bytes=50) == before
+    # read: an edit of a note with an upper-case suffix
+    (vault / "Upper.MD").write_text("edited, longer than before", encoding="utf-8")
+    edited = vault_snapshot(vault, max_file_bytes=50)
+    assert edited != before and edited["Upper.MD"] != before["Upper.MD"]
+    # reported: a file too large, whose size is in the problem the ingest reports
+    (vault / "big.md").write_text("x" * 200, encoding="utf-8")
+    grown = vault_snapshot(vault, max_file_bytes=50)
+    assert grown["\0big.md"] != edited["\0big.md"] and "200 bytes" in str(grown["\0big.md"])
+    # and a file that drops under the limit is read again
+    (vault / "big.md").write_text("small", encoding="utf-8")
+    assert "big.md" in vault_snapshot(vault, max_file_bytes=50)
 
 
 def test_wait_for_change_returns_after_an_edit_has_settled(tmp_path: Path) -> None:
