@@ -26,7 +26,7 @@ from ingest.vault import (
     read_vault,
 )
 from kg.model import Graph
-from kg.store.sync import NoteDigests, ProgressCallback, SyncReport, VaultSync
+from kg.store.sync import DEFAULT_MAX_TX_ROWS, NoteDigests, ProgressCallback, SyncReport, VaultSync
 
 
 @dataclass(slots=True)
@@ -137,6 +137,7 @@ def ingest_vault(
     jobs: int | None = None,
     kept: Callable[[], tuple[ParseCache, NoteDigests]] | None = None,
     listing: VaultListing | None = None,
+    max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -148,12 +149,13 @@ def ingest_vault(
     `listing` (`ingest.vault.list_vault`), the one it was taken from, is what the run reads.
     `kept`: loads the `cache` and `digests` a last run kept on disk (`kg ingest --keep-state`), called
     while the sync takes its lease in the background. `jobs`: processes that read and parse the notes
-    (`ingest.vault.read_vault`). A caller that keeps `cache` across many runs should `gc.collect()`
+    (`ingest.vault.read_vault`). `max_tx_rows`: the biggest change written in one transaction
+    (`VaultSync`). A caller that keeps `cache` across many runs should `gc.collect()`
     now and then while idle (see below; `kg ingest --watch/--every` does after 20 small runs)."""
     name = vault_name or default_vault_name(root)
     # Neo4j's part before the writes (schema, lease, the stored digests) runs in the background
     # meanwhile: round trips hidden behind loading the kept state and reading the vault.
-    with VaultSync(driver, database).prepare(name, str(root.resolve())) as prepared:
+    with VaultSync(driver, database, max_tx_rows=max_tx_rows).prepare(name, str(root.resolve())) as prepared:
         if kept is not None:
             cache, digests = kept()
         started = time.perf_counter()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
+from neo4j import Driver
 from typer.testing import CliRunner
 
 from kg.cli import app
@@ -36,3 +39,33 @@ def test_every_and_watch_are_exclusive(tmp_path: Path) -> None:
 def test_bad_interval_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--every", "soon"])
     assert result.exit_code == 2 and "'soon'" in result.output
+
+
+def test_max_tx_rows_below_one_is_refused_naming_the_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--max-tx-rows", "0"])
+    assert result.exit_code == 2 and "--max-tx-rows" in result.output
+
+
+def test_max_tx_rows_splits_the_write_into_transactions_of_whole_notes(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    for name, body in {
+        "PPO": "Policy optimisation. 前置知识：[[RLHF]]",
+        "GRPO": "前置知识：[[PPO]]，基于 [[DPO]]",
+        "RLHF": "Reward models. #rl",
+        "DPO": "Preference optimisation, a variant of [[RLHF]].",
+    }.items():
+        (tmp_path / f"{name}.md").write_text(f"# {name}\n\n{body}\n", encoding="utf-8")
+    env = neo4j_connection.env()
+
+    def ingest(*extra: str) -> str:
+        result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--name", "split", *extra], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    split = ingest("--max-tx-rows", "5")
+    transactions = re.search(r"transactions=(\d+)", split)
+    assert transactions is not None and int(transactions.group(1)) > 1, split
+    assert "added=4" in split
+    # a whole read written in one transaction finds nothing to change: the split write is the same graph
+    assert "added=0 changed=0 deleted=0" in ingest("--full")

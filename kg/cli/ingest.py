@@ -45,7 +45,7 @@ from kg.pipeline import (
 )
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import IngestLockedError, NoteDigests, ProgressCallback, VaultSync
+from kg.store.sync import DEFAULT_MAX_TX_ROWS, IngestLockedError, NoteDigests, ProgressCallback, VaultSync
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
@@ -84,6 +84,7 @@ def _run_once(
     jobs: int | None,
     state_path: Path | None,
     full: bool,
+    max_tx_rows: int,
 ) -> tuple[IngestResult, IngestState | None]:
     """One ingest, and with `state_path` (`--keep-state`) the state it started from and kept: loaded
     while the sync takes its lease in the background."""
@@ -107,6 +108,7 @@ def _run_once(
             jobs=jobs,
             kept=load if state_path is not None else None,
             listing=listing,
+            max_tx_rows=max_tx_rows,
         )
 
     if not interactive:
@@ -176,6 +178,18 @@ def ingest(
             ),
         ),
     ] = False,
+    max_tx_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-tx-rows",
+            min=1,
+            help=(
+                "Rows (nodes and relationships written or retracted) one transaction may hold; a bigger change "
+                "is written in several transactions of whole notes. Lower it when Neo4j runs out of transaction "
+                "memory; it also lowers this process's peak memory on big first ingests."
+            ),
+        ),
+    ] = DEFAULT_MAX_TX_ROWS,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes
     nothing, and when no file's name, size or mtime changed since the last ingest it reads nothing either."""
@@ -216,7 +230,18 @@ def ingest(
                 )
                 return
             result, state = _run_once(
-                driver, settings, root, vault_name, config, interactive, fingerprint, listing, jobs, state_path, full
+                driver,
+                settings,
+                root,
+                vault_name,
+                config,
+                interactive,
+                fingerprint,
+                listing,
+                jobs,
+                state_path,
+                full,
+                max_tx_rows,
             )
             hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
@@ -262,7 +287,7 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path)
+    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path, max_tx_rows)
 
 
 def _load_kept_state(path: Path, root: Path, full: bool) -> IngestState:
@@ -300,6 +325,7 @@ def _run_forever(
     break_lock: bool,
     jobs: int | None,
     state_path: Path | None = None,
+    max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time).
     `state_path` (`--keep-state`): start from the state a last run kept there, and keep it there after the first run
@@ -331,6 +357,7 @@ def _run_forever(
                         cache=cache,
                         digests=digests,
                         jobs=jobs,
+                        max_tx_rows=max_tx_rows,
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(_summary(result, cache))
