@@ -138,6 +138,7 @@ def ingest_vault(
     kept: Callable[[], tuple[ParseCache, NoteDigests]] | None = None,
     listing: VaultListing | None = None,
     max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
+    allow_empty: bool = False,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -150,8 +151,10 @@ def ingest_vault(
     `kept`: loads the `cache` and `digests` a last run kept on disk (`kg ingest --keep-state`), called
     while the sync takes its lease in the background. `jobs`: processes that read and parse the notes
     (`ingest.vault.read_vault`). `max_tx_rows`: the biggest change written in one transaction
-    (`VaultSync`). A caller that keeps `cache` across many runs should `gc.collect()`
-    now and then while idle (see below; `kg ingest --watch/--every` does after 20 small runs)."""
+    (`VaultSync`). `allow_empty`: a vault without notes removes the notes the database holds of it
+    (else `EmptyVaultError`: a folder unmounted or emptied reads the same). A caller that keeps
+    `cache` across many runs should `gc.collect()` now and then while idle (see below;
+    `kg ingest --watch/--every` does after 20 small runs)."""
     name = vault_name or default_vault_name(root)
     # Neo4j's part before the writes (schema, lease, the stored digests) runs in the background
     # meanwhile: round trips hidden behind loading the kept state and reading the vault.
@@ -172,7 +175,9 @@ def ingest_vault(
         # the driver leaves wait for the caller's next full collection (`kg ingest --watch` takes one when
         # idle, after every big run) or the process's end.
         with cyclic_gc_paused():
-            report = prepared.sync(graph, progress=progress, digests=digests, fingerprint=fingerprint)
+            report = prepared.sync(
+                graph, progress=progress, digests=digests, fingerprint=fingerprint, allow_empty=allow_empty
+            )
     return IngestResult(graph=graph, report=report, parse_seconds=parse_seconds)
 
 

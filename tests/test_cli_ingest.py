@@ -69,3 +69,33 @@ def test_max_tx_rows_splits_the_write_into_transactions_of_whole_notes(
     assert "added=4" in split
     # a whole read written in one transaction finds nothing to change: the split write is the same graph
     assert "added=0 changed=0 deleted=0" in ingest("--full")
+
+
+def test_a_vault_folder_without_notes_keeps_the_graph_unless_allowed(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "PPO.md").write_text("# PPO\n\nPolicy optimisation.\n", encoding="utf-8")
+    (vault / "GRPO.md").write_text("# GRPO\n\n前置知识：[[PPO]]\n", encoding="utf-8")
+    env = neo4j_connection.env()
+
+    def ingest(*extra: str) -> Any:
+        return CliRunner().invoke(app, ["ingest", str(vault), "--name", "mount", *extra], env=env)
+
+    def notes() -> int:
+        rows, _, _ = neo4j_driver.execute_query(
+            "MATCH (n:Note {vault: 'mount'}) RETURN count(n) AS n", database_=neo4j_connection.database
+        )
+        return int(rows[0]["n"])
+
+    assert ingest().exit_code == 0 and notes() == 2
+    for note in vault.iterdir():  # an unmounted share leaves its empty mount point
+        note.unlink()
+    refused = ingest()
+    assert refused.exit_code == EXIT_DATA_ERROR
+    assert "no notes found" in refused.output and "--allow-empty" in refused.output
+    assert "Traceback" not in refused.output
+    assert notes() == 2
+    emptied = ingest("--allow-empty")
+    assert emptied.exit_code == 0 and "deleted=2" in emptied.output and notes() == 0

@@ -1,7 +1,8 @@
 """`kg ingest VAULT`: parse a vault and bring its part of Neo4j exactly up to date.
 
 Once, every N minutes (`--every 15m`) or on change (`--watch`). Exit codes (for cron/systemd):
-0 done, 65 the vault is not a readable folder or its relations config is bad, 69 Neo4j unreachable
+0 done, 65 the vault is not a readable folder, its relations config is bad, or it has no notes while
+the graph holds some (`--allow-empty` lets it remove them), 69 Neo4j unreachable
 or lost during the run, 75 another ingest of this vault holds the lock or Neo4j refused the run for a
 transient reason (try later), 1 anything else. A run that fails leaves no half-written note: the graph
 is the previous one, or (a change written in several transactions) partly new, which the next run
@@ -45,7 +46,14 @@ from kg.pipeline import (
 )
 from kg.schedule import backoff_delays, parse_duration, vault_snapshot, wait_for_change
 from kg.settings import Settings
-from kg.store.sync import DEFAULT_MAX_TX_ROWS, IngestLockedError, NoteDigests, ProgressCallback, VaultSync
+from kg.store.sync import (
+    DEFAULT_MAX_TX_ROWS,
+    EmptyVaultError,
+    IngestLockedError,
+    NoteDigests,
+    ProgressCallback,
+    VaultSync,
+)
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 # Small runs sync with the cyclic collector paused (kg.pipeline.ingest_vault); the few cycles the
@@ -85,6 +93,7 @@ def _run_once(
     state_path: Path | None,
     full: bool,
     max_tx_rows: int,
+    allow_empty: bool,
 ) -> tuple[IngestResult, IngestState | None]:
     """One ingest, and with `state_path` (`--keep-state`) the state it started from and kept: loaded
     while the sync takes its lease in the background."""
@@ -109,6 +118,7 @@ def _run_once(
             kept=load if state_path is not None else None,
             listing=listing,
             max_tx_rows=max_tx_rows,
+            allow_empty=allow_empty,
         )
 
     if not interactive:
@@ -190,6 +200,16 @@ def ingest(
             ),
         ),
     ] = DEFAULT_MAX_TX_ROWS,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help=(
+                "Let a vault folder without notes remove the vault's notes from the graph. Without it such a run "
+                "is refused and writes nothing: an unmounted share or an emptied folder looks the same."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Ingest VAULT into Neo4j: only changed notes are rewritten; a re-run on an unchanged vault writes
     nothing, and when no file's name, size or mtime changed since the last ingest it reads nothing either."""
@@ -242,10 +262,15 @@ def ingest(
                 state_path,
                 full,
                 max_tx_rows,
+                allow_empty,
             )
             hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
+        except EmptyVaultError as exc:
+            raise fail(f"{exc}; if the vault is empty now, run kg ingest --allow-empty", EXIT_DATA_ERROR) from None
+        except NotADirectoryError as exc:  # the vault folder went away since the run began
+            raise fail(str(exc), EXIT_DATA_ERROR) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad
             raise fail(str(exc), EXIT_DATA_ERROR) from None
         except TransientError as exc:
@@ -287,7 +312,9 @@ def ingest(
             for p in result.graph.problems:
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
-    _run_forever(settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path, max_tx_rows)
+    _run_forever(
+        settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path, max_tx_rows, allow_empty
+    )
 
 
 def _load_kept_state(path: Path, root: Path, full: bool) -> IngestState:
@@ -326,6 +353,7 @@ def _run_forever(
     jobs: int | None,
     state_path: Path | None = None,
     max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
+    allow_empty: bool = False,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time).
     `state_path` (`--keep-state`): start from the state a last run kept there, and keep it there after the first run
@@ -358,6 +386,7 @@ def _run_forever(
                         digests=digests,
                         jobs=jobs,
                         max_tx_rows=max_tx_rows,
+                        allow_empty=allow_empty,
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(_summary(result, cache))
@@ -375,6 +404,9 @@ def _run_forever(
                     break
                 except RelationsConfigError as exc:  # the relations config was edited into a bad state: wait for a fix
                     _log(f"{exc}; skipping this run, the graph is unchanged")
+                    break
+                except (EmptyVaultError, NotADirectoryError) as exc:  # a share unmounted, a folder moved away
+                    _log(f"{exc}; skipping this run, the graph is unchanged until the notes are back")
                     break
                 except IngestLockedError as exc:
                     delay = delays()

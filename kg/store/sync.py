@@ -17,6 +17,8 @@ How it stays exactly right as notes change:
   at all times wholly old or wholly new, and a run that dies midway is finished by the next one
   (the digests make it skip the notes already written). Orphan deletion and the vault's stats
   (`last_change_at`, the API's cache version) come last, in the last transaction.
+- a graph without notes does not remove a vault that has notes in the database unless asked to
+  (`allow_empty`): an unmounted share or an emptied folder would otherwise wipe it.
 - a short lease on an `IngestLock` node, renewed while the sync runs, stops two ingests of one
   vault from running at once. A lease whose holder was a process of this host that is gone
   (killed, crashed) counts as free at once; otherwise a dead holder's lease lapses in `lease_s`.
@@ -79,6 +81,20 @@ def scoped_uid(vault: str, key: str) -> str:
 
 class IngestLockedError(RuntimeError):
     """Another ingest of the same vault holds the lease."""
+
+
+class EmptyVaultError(ValueError):
+    """The graph has no notes while the database holds notes of the vault, and the sync was not
+    allowed to remove them all (`allow_empty`); nothing was written."""
+
+    def __init__(self, vault: str, root: str, stored_notes: int) -> None:
+        super().__init__(
+            f"vault {vault!r}: no notes found under {root}, while the graph holds {stored_notes} of its notes; "
+            "nothing was written (an unmounted or emptied folder looks the same)"
+        )
+        self.vault = vault
+        self.root = root
+        self.stored_notes = stored_notes
 
 
 def pid_alive(pid: int) -> bool:
@@ -671,6 +687,7 @@ class PreparedSync:
         progress: ProgressCallback | None = None,
         digests: NoteDigests | None = None,
         fingerprint: str | None = None,
+        allow_empty: bool = False,
     ) -> SyncReport:
         """`VaultSync.sync` of `graph`, its lease taken ahead. Raises what taking it raised
         (`IngestLockedError`, a Neo4j error). `SyncReport.seconds` counts the time spent here,
@@ -683,7 +700,16 @@ class PreparedSync:
         _phase(phases, "wait", started)
         try:
             report = self._owner._sync_locked(
-                self._vault, self._root, graph, progress, held.token, held.stored, phases, digests, fingerprint
+                self._vault,
+                self._root,
+                graph,
+                progress,
+                held.token,
+                held.stored,
+                phases,
+                digests,
+                fingerprint,
+                allow_empty,
             )
             mark = time.perf_counter()
         finally:
@@ -795,13 +821,17 @@ class VaultSync:
         lease_s: float = DEFAULT_LEASE_S,
         digests: NoteDigests | None = None,
         fingerprint: str | None = None,
+        allow_empty: bool = False,
     ) -> SyncReport:
         """Bring the vault's part of the database exactly to `graph`. `digests`, kept by the caller
         across syncs of this vault, saves digesting the notes that did not change. `fingerprint`
         (what the files looked like, see `kg.pipeline.vault_fingerprint`) is stored with the vault;
-        None clears it."""
+        None clears it. A graph without notes removes the vault's notes only with `allow_empty`;
+        else, when the database holds some, it raises `EmptyVaultError` and writes nothing."""
         with self.prepare(vault, root, lease_s=lease_s) as prepared:
-            return prepared.sync(graph, progress=progress, digests=digests, fingerprint=fingerprint)
+            return prepared.sync(
+                graph, progress=progress, digests=digests, fingerprint=fingerprint, allow_empty=allow_empty
+            )
 
     @contextmanager
     def prepare(self, vault: str, root: str, *, lease_s: float = DEFAULT_LEASE_S) -> Iterator[PreparedSync]:
@@ -889,6 +919,7 @@ class VaultSync:
         phases: dict[str, float],
         memo: NoteDigests | None = None,
         fingerprint: str | None = None,
+        allow_empty: bool = False,
     ) -> SyncReport:
         mark = time.perf_counter()
         report = SyncReport(vault=vault, notes_total=len(graph.notes))
@@ -912,6 +943,8 @@ class VaultSync:
         existing_relations: dict[str, str | None] = {uid: relations for uid, _, relations, _ in rec["notes"]}
         existing_edges: dict[str, str | None] = {uid: edges for uid, _, _, edges in rec["notes"]}
         existing_concepts: dict[str, str | None] = {uid: digest for uid, digest in rec["concepts"]}
+        if not graph.notes and existing_notes and not allow_empty:
+            raise EmptyVaultError(vault, root, len(existing_notes))
         mark = time.perf_counter()
         restamp_notes, restamp_concepts = self._restamp_legacy(
             vault, graph, paths, digests, existing_notes, concept_rows, existing_concepts

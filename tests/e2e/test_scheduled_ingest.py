@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neo4j import Driver
 
 from kg.local_neo4j import LocalNeo4j, find_free_port
 from kg.settings import Settings
@@ -81,6 +82,38 @@ def test_watch_reingests_when_a_note_changes(neo4j_connection: Any, clean_db: No
         (small_vault / "GRPO.md").write_text("# GRPO\n\nBuilds on [[PPO]] and [[RLHF]].\n", encoding="utf-8")
         second = out.wait_for("changed=1", 60)
         assert "parsed=1 " in second  # the other note was kept from the first run
+    finally:
+        _stop(proc)
+
+
+def test_watch_keeps_the_graph_while_the_vault_folder_is_gone_or_empty(
+    neo4j_connection: Any, neo4j_driver: Driver, clean_db: None, small_vault: Path, tmp_path: Path
+) -> None:
+    """A share unmounted under a running `--watch` (the folder gone, then its empty mount point) skips
+    runs instead of deleting the vault's notes; remounted, the graph is found as it was."""
+    env = {"NEO4J_URI": neo4j_connection.uri, "NEO4J_PASSWORD": neo4j_connection.password}
+
+    def notes() -> int:
+        rows, _, _ = neo4j_driver.execute_query(
+            "MATCH (n:Note {vault: 'watched'}) RETURN count(n) AS n", database_=neo4j_connection.database
+        )
+        return int(rows[0]["n"])
+
+    proc = _spawn(small_vault, env, "--watch", "--debounce", "0.5s")
+    try:
+        out = LineReader(proc)
+        out.wait_for("added=2", 120)
+        away = tmp_path / "away"
+        small_vault.rename(away)  # unmounted
+        assert "is not a directory" in out.wait_for("skipping this run", 60)
+        small_vault.mkdir()  # the empty mount point
+        skipped = out.wait_for("skipping this run", 60)
+        assert "no notes found" in skipped and "the graph holds 2 of its notes" in skipped
+        assert notes() == 2
+        small_vault.rmdir()
+        away.rename(small_vault)  # mounted again
+        back = out.wait_for("vault=watched", 60)
+        assert "added=0 changed=0 deleted=0" in back and notes() == 2
     finally:
         _stop(proc)
 

@@ -11,7 +11,7 @@ import pytest
 from neo4j import Driver
 
 from kg.model import Concept, Graph, Mention, Note, Relation, RelationType
-from kg.store.sync import IngestLockedError, VaultSync, scoped_uid
+from kg.store.sync import EmptyVaultError, IngestLockedError, VaultSync, scoped_uid
 
 pytestmark = pytest.mark.integration
 
@@ -167,10 +167,27 @@ def test_two_vaults_never_touch_each_other(neo4j_driver: Driver, clean_db: None)
     sync.sync("a", "/a", small_graph())
     sync.sync("b", "/b", small_graph())
     b_before = counts(neo4j_driver, "b")
-    sync.sync("a", "/a", Graph())  # vault a emptied
+    sync.sync("a", "/a", Graph(), allow_empty=True)  # vault a emptied
     assert counts(neo4j_driver, "a") == {"nodes": 0, "rels": 0}
     assert counts(neo4j_driver, "b") == b_before
     assert len(typed_edges(neo4j_driver, "b")) == 4
+
+
+def test_a_graph_without_notes_removes_a_vault_only_when_allowed(neo4j_driver: Driver, clean_db: None) -> None:
+    """An unmounted share or an emptied folder reads as a vault without notes: it must not wipe the
+    vault's graph unless the caller says the vault is empty now."""
+    sync = VaultSync(neo4j_driver)
+    sync.sync("v", "/vault", small_graph())
+    before = counts(neo4j_driver, "v")
+    with pytest.raises(EmptyVaultError, match=r"vault 'v': no notes found under /vault, while the graph holds 3 "):
+        sync.sync("v", "/vault", Graph())
+    assert counts(neo4j_driver, "v") == before
+    # the refusal released the lease, and an ingest that finds the notes again writes nothing
+    assert sync.sync("v", "/vault", small_graph()).changed is False
+    report = sync.sync("v", "/vault", Graph(), allow_empty=True)
+    assert report.notes_deleted == 3 and counts(neo4j_driver, "v") == {"nodes": 0, "rels": 0}
+    # a vault without notes in the database takes an empty graph as it is
+    assert sync.sync("w", "/w", Graph()).notes_deleted == 0
 
 
 def test_user_data_is_never_touched(neo4j_driver: Driver, clean_db: None) -> None:
