@@ -139,6 +139,7 @@ def ingest_vault(
     listing: VaultListing | None = None,
     max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
     allow_empty: bool = False,
+    same_root: bool = False,
 ) -> IngestResult:
     """Parse the vault at `root` and bring its part of the database exactly up to date.
 
@@ -152,13 +153,15 @@ def ingest_vault(
     while the sync takes its lease in the background. `jobs`: processes that read and parse the notes
     (`ingest.vault.read_vault`). `max_tx_rows`: the biggest change written in one transaction
     (`VaultSync`). `allow_empty`: a vault without notes removes the notes the database holds of it
-    (else `EmptyVaultError`: a folder unmounted or emptied reads the same). A caller that keeps
+    (else `EmptyVaultError`: a folder unmounted or emptied reads the same). `same_root`: refuse
+    (`VaultRootError`) a vault last ingested from another folder. A caller that keeps
     `cache` across many runs should `gc.collect()` now and then while idle (see below;
     `kg ingest --watch/--every` does after 20 small runs)."""
     name = vault_name or default_vault_name(root)
     # Neo4j's part before the writes (schema, lease, the stored digests) runs in the background
     # meanwhile: round trips hidden behind loading the kept state and reading the vault.
-    with VaultSync(driver, database, max_tx_rows=max_tx_rows).prepare(name, str(root.resolve())) as prepared:
+    sync = VaultSync(driver, database, max_tx_rows=max_tx_rows)
+    with sync.prepare(name, str(root.resolve()), same_root=same_root) as prepared:
         if kept is not None:
             cache, digests = kept()
         started = time.perf_counter()
@@ -187,10 +190,13 @@ def small_kept_run(cache: ParseCache) -> bool:
 
 
 def unchanged_since_last_ingest(
-    driver: Driver, vault_name: str, fingerprint: str | None, database: str | None = None
+    driver: Driver, vault_name: str, fingerprint: str | None, database: str | None = None, root: Path | None = None
 ) -> bool:
-    """True when the vault's last ingest stored this fingerprint and finished: its graph is this one."""
+    """True when the vault's last ingest stored this fingerprint and finished (and, given `root`, read
+    this folder): its graph is this one."""
     if fingerprint is None:
         return False
-    stored, incomplete = VaultSync(driver, database).stored_fingerprint(vault_name)
+    stored, incomplete, stored_root = VaultSync(driver, database).stored_fingerprint(vault_name)
+    if root is not None and stored_root != str(root.resolve()):
+        return False
     return stored == fingerprint and not incomplete

@@ -99,3 +99,36 @@ def test_a_vault_folder_without_notes_keeps_the_graph_unless_allowed(
     assert notes() == 2
     emptied = ingest("--allow-empty")
     assert emptied.exit_code == 0 and "deleted=2" in emptied.output and notes() == 0
+
+
+def test_a_folder_named_like_an_ingested_one_does_not_replace_its_vault(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    """Two Hugo sites' `content/`: the vault name comes from the folder's, so the second would replace
+    the first one's notes. It is refused, naming both folders, until it is given a name of its own or
+    the first one's name explicitly."""
+    first, second = tmp_path / "site-a" / "content", tmp_path / "site-b" / "content"
+    for folder, note in ((first, "PPO"), (second, "GRPO")):
+        folder.mkdir(parents=True)
+        (folder / f"{note}.md").write_text(f"# {note}\n\nText.\n", encoding="utf-8")
+    env = neo4j_connection.env()
+
+    def ingest(folder: Path, *extra: str) -> Any:
+        return CliRunner().invoke(app, ["ingest", str(folder), *extra], env=env)
+
+    def paths() -> list[str]:
+        rows, _, _ = neo4j_driver.execute_query(
+            "MATCH (n:Note {vault: 'content'}) RETURN n.path AS p ORDER BY p", database_=neo4j_connection.database
+        )
+        return [r["p"] for r in rows]
+
+    assert ingest(first).exit_code == 0 and paths() == ["PPO.md"]
+    refused = ingest(second)
+    assert refused.exit_code == EXIT_DATA_ERROR, refused.output
+    assert str(first.resolve()) in refused.output and str(second.resolve()) in refused.output
+    assert "--name" in refused.output and paths() == ["PPO.md"]
+    assert ingest(second, "--name", "site-b").exit_code == 0 and paths() == ["PPO.md"]
+    replaced = ingest(second, "--name", "content")  # said explicitly: this folder is that vault now
+    assert replaced.exit_code == 0 and "added=1" in replaced.output and "deleted=1" in replaced.output
+    assert paths() == ["GRPO.md"]
+    assert ingest(first).exit_code == EXIT_DATA_ERROR

@@ -1,8 +1,9 @@
 """`kg ingest VAULT`: parse a vault and bring its part of Neo4j exactly up to date.
 
 Once, every N minutes (`--every 15m`) or on change (`--watch`). Exit codes (for cron/systemd):
-0 done, 65 the vault is not a readable folder, its relations config is bad, or it has no notes while
-the graph holds some (`--allow-empty` lets it remove them), 69 Neo4j unreachable
+0 done, 65 the vault is not a readable folder, its relations config is bad, its default name is that
+of a vault ingested from another folder, or it has no notes while the graph holds some
+(`--allow-empty` lets it remove them), 69 Neo4j unreachable
 or lost during the run, 75 another ingest of this vault holds the lock or Neo4j refused the run for a
 transient reason (try later), 1 anything else. A run that fails leaves no half-written note: the graph
 is the previous one, or (a change written in several transactions) partly new, which the next run
@@ -52,6 +53,7 @@ from kg.store.sync import (
     IngestLockedError,
     NoteDigests,
     ProgressCallback,
+    VaultRootError,
     VaultSync,
 )
 
@@ -76,6 +78,13 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _other_root_hint(exc: VaultRootError) -> str:
+    return (
+        f"{exc}: two folders of the same name? Give this one its own name with --name, or pass "
+        f"--name {exc.vault} to make this folder that vault (its notes replace the graph's)"
+    )
+
+
 def _log(message: str) -> None:
     typer.echo(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} kg ingest: {message}", err=True)
 
@@ -92,8 +101,10 @@ def _run_once(
     jobs: int | None,
     state_path: Path | None,
     full: bool,
+    *,
     max_tx_rows: int,
     allow_empty: bool,
+    same_root: bool,
 ) -> tuple[IngestResult, IngestState | None]:
     """One ingest, and with `state_path` (`--keep-state`) the state it started from and kept: loaded
     while the sync takes its lease in the background."""
@@ -119,6 +130,7 @@ def _run_once(
             listing=listing,
             max_tx_rows=max_tx_rows,
             allow_empty=allow_empty,
+            same_root=same_root,
         )
 
     if not interactive:
@@ -155,7 +167,14 @@ def _summary(result: IngestResult, cache: ParseCache | None = None) -> str:
 def ingest(
     vault: Annotated[Path, typer.Argument(help="The vault folder (Obsidian vault, Hugo content dir, repo of .md).")],
     name: Annotated[
-        str | None, typer.Option("--name", help="Vault name in the graph (default: the folder's name).")
+        str | None,
+        typer.Option(
+            "--name",
+            help=(
+                "Vault name in the graph (default: the folder's name; refused when a vault of that name was "
+                "ingested from another folder). Given, this folder becomes that vault."
+            ),
+        ),
     ] = None,
     every: Annotated[
         str | None, typer.Option("--every", help="Keep running; re-ingest every interval, e.g. 15m, 1h.")
@@ -242,7 +261,7 @@ def ingest(
             listing = list_vault(root)  # listed once: judged by the fingerprint, then read
             fingerprint = vault_fingerprint(root, config, listing)
             if not (full or problems) and unchanged_since_last_ingest(
-                driver, vault_name, fingerprint, settings.neo4j_database
+                driver, vault_name, fingerprint, settings.neo4j_database, root
             ):
                 _log(
                     f"vault={vault_name} unchanged since its last ingest (no note file's name, size or mtime "
@@ -261,14 +280,17 @@ def ingest(
                 jobs,
                 state_path,
                 full,
-                max_tx_rows,
-                allow_empty,
+                max_tx_rows=max_tx_rows,
+                allow_empty=allow_empty,
+                same_root=name is None,
             )
             hold_until_exit(state, result)  # the process ends soon: not freed one object at a time
         except IngestLockedError as exc:
             raise fail(str(exc), EXIT_TEMPFAIL) from None
         except EmptyVaultError as exc:
             raise fail(f"{exc}; if the vault is empty now, run kg ingest --allow-empty", EXIT_DATA_ERROR) from None
+        except VaultRootError as exc:
+            raise fail(_other_root_hint(exc), EXIT_DATA_ERROR) from None
         except NotADirectoryError as exc:  # the vault folder went away since the run began
             raise fail(str(exc), EXIT_DATA_ERROR) from None
         except RelationsConfigError as exc:  # the config file changed under us and is now bad
@@ -313,7 +335,18 @@ def ingest(
                 typer.echo(f"{p.path}{':' + str(p.line) if p.line else ''}: {p.kind.value}: {p.message}")
         return
     _run_forever(
-        settings, root, vault_name, config, interval, quiet_s, break_lock, jobs, state_path, max_tx_rows, allow_empty
+        settings,
+        root,
+        vault_name,
+        config,
+        interval,
+        quiet_s,
+        break_lock,
+        jobs,
+        state_path,
+        max_tx_rows=max_tx_rows,
+        allow_empty=allow_empty,
+        same_root=name is None,
     )
 
 
@@ -352,8 +385,10 @@ def _run_forever(
     break_lock: bool,
     jobs: int | None,
     state_path: Path | None = None,
+    *,
     max_tx_rows: int = DEFAULT_MAX_TX_ROWS,
     allow_empty: bool = False,
+    same_root: bool = False,
 ) -> None:
     """The long-running modes: survive Neo4j restarts (retry with backoff, one line each time).
     `state_path` (`--keep-state`): start from the state a last run kept there, and keep it there after the first run
@@ -387,6 +422,7 @@ def _run_forever(
                         jobs=jobs,
                         max_tx_rows=max_tx_rows,
                         allow_empty=allow_empty,
+                        same_root=same_root,
                     )
                     # how much of the vault this run read and resolved again (the rest was kept)
                     _log(_summary(result, cache))
@@ -405,6 +441,8 @@ def _run_forever(
                 except RelationsConfigError as exc:  # the relations config was edited into a bad state: wait for a fix
                     _log(f"{exc}; skipping this run, the graph is unchanged")
                     break
+                except VaultRootError as exc:  # another folder's vault: waiting will not change that
+                    raise fail(_other_root_hint(exc), EXIT_DATA_ERROR) from None
                 except (EmptyVaultError, NotADirectoryError) as exc:  # a share unmounted, a folder moved away
                     _log(f"{exc}; skipping this run, the graph is unchanged until the notes are back")
                     break

@@ -16,9 +16,11 @@ TYPED_RELATIONS = tuple(t.value for t in RelationType)
 
 # --- vault and lock -------------------------------------------------------------------------------
 
+# Returns the folder the vault was last ingested from (this one, for a new vault).
 MERGE_VAULT = """
 MERGE (v:Vault {name: $vault})
 ON CREATE SET v.uid = $vault, v.root = $root, v.created_at = datetime()
+RETURN v.root AS root
 """
 
 # The ingest lease lives on its own node, never written by the sync transaction itself, so a
@@ -78,12 +80,12 @@ REMOVE v.sync_incomplete
 # What the files looked like when the graph was made (`kg.pipeline.vault_fingerprint`; null: unknown).
 # Set on its own when a sync changed nothing: it does not move `last_change_at`.
 SET_VAULT_FINGERPRINT = """
-MATCH (v:Vault {name: $vault}) SET v.fingerprint = $fingerprint
+MATCH (v:Vault {name: $vault}) SET v.fingerprint = $fingerprint, v.root = $root
 """
 
 VAULT_FINGERPRINT = """
 OPTIONAL MATCH (v:Vault {name: $vault})
-RETURN v.fingerprint AS fingerprint, coalesce(v.sync_incomplete, false) AS incomplete
+RETURN v.fingerprint AS fingerprint, coalesce(v.sync_incomplete, false) AS incomplete, v.root AS root
 """
 
 # A sync written in several transactions marks the vault in its first one (cleared by
@@ -109,9 +111,9 @@ CALL () {
 }
 CALL () {
   OPTIONAL MATCH (v:Vault {name: $vault})
-  RETURN coalesce(v.sync_incomplete, false) AS incomplete, v.fingerprint AS fingerprint
+  RETURN coalesce(v.sync_incomplete, false) AS incomplete, v.fingerprint AS fingerprint, v.root AS root
 }
-RETURN notes, concepts, incomplete, fingerprint
+RETURN notes, concepts, incomplete, fingerprint, root
 """
 
 # A note or concept unchanged since an older kg wrote it: only its digest is brought up to date.

@@ -11,7 +11,7 @@ import pytest
 from neo4j import Driver
 
 from kg.model import Concept, Graph, Mention, Note, Relation, RelationType
-from kg.store.sync import EmptyVaultError, IngestLockedError, VaultSync, scoped_uid
+from kg.store.sync import EmptyVaultError, IngestLockedError, VaultRootError, VaultSync, scoped_uid
 
 pytestmark = pytest.mark.integration
 
@@ -188,6 +188,26 @@ def test_a_graph_without_notes_removes_a_vault_only_when_allowed(neo4j_driver: D
     assert report.notes_deleted == 3 and counts(neo4j_driver, "v") == {"nodes": 0, "rels": 0}
     # a vault without notes in the database takes an empty graph as it is
     assert sync.sync("w", "/w", Graph()).notes_deleted == 0
+
+
+def test_a_vault_of_another_folder_is_refused_when_the_root_must_match(neo4j_driver: Driver, clean_db: None) -> None:
+    """Two folders of the same name are two vaults of one name when the name comes from the folder's:
+    `same_root` stops the second from replacing the first; without it the vault moves to the new folder."""
+    sync = VaultSync(neo4j_driver)
+    sync.sync("notes", "/a/notes", small_graph())
+    before = counts(neo4j_driver, "notes")
+    changed = small_graph()
+    del changed.notes["tools/TRL.md"]
+    changed.relations = [r for r in changed.relations if r.note != "tools/TRL.md"]
+    with pytest.raises(VaultRootError, match="ingested from /a/notes, not from /b/notes"):
+        sync.sync("notes", "/b/notes", changed, same_root=True)
+    assert counts(neo4j_driver, "notes") == before
+    assert sync.sync("notes", "/a/notes", small_graph(), same_root=True).changed is False  # the lease was released
+    # a vault moved (the caller names it): nothing of its notes changed, its folder is the new one
+    assert sync.sync("notes", "/b/notes", small_graph()).changed is False
+    assert sync.stored_fingerprint("notes")[2] == "/b/notes"
+    with pytest.raises(VaultRootError, match="ingested from /b/notes, not from /a/notes"):
+        sync.sync("notes", "/a/notes", small_graph(), same_root=True)
 
 
 def test_user_data_is_never_touched(neo4j_driver: Driver, clean_db: None) -> None:
