@@ -683,12 +683,18 @@ class NoteFile:
     mtime_ns: int = 0  # 0: unknown
 
 
+class VaultFolderError(NotADirectoryError):
+    """The vault's own folder cannot be read (gone, not a folder, not listable): there is no vault to
+    read, which is not the same as a vault without notes."""
+
+
 def _is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int) -> Iterator[NoteFile]:
-    """Note files under `root`, sorted; hidden folders skipped; symlinks out of the vault reported."""
+    """Note files under `root`, sorted; hidden folders skipped; symlinks out of the vault and folders
+    that cannot be listed reported. Raises `VaultFolderError` when `root` itself cannot be listed."""
     real_root = os.path.realpath(root)
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
@@ -696,7 +702,9 @@ def iter_note_files(root: Path, problems: list[Problem], *, max_file_bytes: int)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            problems.append(Problem(rel or ".", ProblemKind.UNREADABLE, f"cannot list folder: {exc.strerror or exc}"))
+            if not rel:
+                raise VaultFolderError(f"vault {str(root)!r} cannot be listed ({exc.strerror or exc})") from None
+            problems.append(Problem(rel, ProblemKind.UNREADABLE, f"cannot list folder: {exc.strerror or exc}"))
             continue
         subfolders: list[tuple[str, str]] = []
         for entry in entries:
@@ -2170,7 +2178,7 @@ def _read(
     listing: VaultListing | None = None,
 ) -> tuple[Graph, list[ParsedNote], ConceptIndex]:
     if not root.is_dir():
-        raise NotADirectoryError(f"vault {str(root)!r} is not a directory")
+        raise VaultFolderError(f"vault {str(root)!r} is not a directory")
     with cyclic_gc_paused():
         parsed, problems = parse_vault(
             root, max_file_bytes=max_file_bytes, cache=cache, pack=release_scans, jobs=jobs, listing=listing

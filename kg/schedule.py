@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.relation_rules import CONFIG_FILE_NAME
-from ingest.vault import DEFAULT_MAX_FILE_BYTES, iter_note_files
+from ingest.vault import DEFAULT_MAX_FILE_BYTES, VaultFolderError, iter_note_files
 from kg.model import Problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
@@ -39,9 +39,11 @@ def vault_snapshot(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) 
     that cannot be listed) counts by its message, under its path behind a NUL (no file name has one):
     a re-ingest reports it too. 0.07 s a poll at 10k notes, against 0.06 s for a walk of its own."""
     problems: list[Problem] = []
-    snap: Snapshot = {
-        file.path: (file.size, file.mtime_ns) for file in iter_note_files(root, problems, max_file_bytes=max_file_bytes)
-    }
+    try:
+        files = list(iter_note_files(root, problems, max_file_bytes=max_file_bytes))
+    except VaultFolderError as exc:  # the folder gone or unreadable: a state of its own, which a run reports
+        return {"\0.": str(exc)}
+    snap: Snapshot = {file.path: (file.size, file.mtime_ns) for file in files}
     for problem in problems:
         snap[f"\0{problem.path}"] = problem.message
     try:

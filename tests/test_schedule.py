@@ -109,6 +109,18 @@ def test_snapshot_changes_only_with_what_a_re_ingest_reads(tmp_path: Path) -> No
     assert "big.md" in vault_snapshot(vault, max_file_bytes=50)
 
 
+def test_snapshot_of_a_vault_folder_gone_is_one_entry_saying_so(tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "a.md").write_text("a", encoding="utf-8")
+    before = vault_snapshot(vault)
+    vault.rename(tmp_path / "away")  # a share unmounted
+    gone = vault_snapshot(vault)
+    assert list(gone) == ["\0."] and "cannot be listed" in str(gone["\0."])
+    (tmp_path / "away").rename(vault)
+    assert vault_snapshot(vault) == before
+
+
 def test_wait_for_change_returns_after_an_edit_has_settled(tmp_path: Path) -> None:
     note = tmp_path / "a.md"
     note.write_text("one", encoding="utf-8")

@@ -53,6 +53,8 @@ def export(
         )
     except RelationsConfigError as exc:  # a bad relations config: the message names the file and the key
         raise fail(str(exc), EXIT_DATA_ERROR) from None
+    except NotADirectoryError as exc:  # the folder cannot be listed, or went away since the checks above
+        raise fail(str(exc), EXIT_DATA_ERROR) from None
     hold_until_exit(graph)  # the process ends soon: not freed one object at a time
     if output is None:
         write_graph(graph, sys.stdout, fmt.value)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -95,6 +97,21 @@ def test_cli_rejects_a_missing_or_non_directory_vault(tmp_path: Path) -> None:
     assert "is not a folder" in not_dir.output
     bad_format = runner.invoke(app, ["export", str(BASIC), "--format", "csv"])
     assert bad_format.exit_code == 2
+
+
+def test_cli_names_a_vault_folder_that_cannot_be_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.md").write_text("# A\n", encoding="utf-8")
+    scandir = os.scandir
+
+    def scan(path: str) -> Any:
+        if os.path.abspath(path) == str(tmp_path):
+            raise PermissionError(13, "Permission denied")
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scan)
+    refused = CliRunner().invoke(app, ["export", str(tmp_path)])
+    assert refused.exit_code == 65 and "Traceback" not in refused.output
+    assert str(tmp_path) in refused.output and "cannot be listed (Permission denied)" in refused.output
 
 
 def test_graphml_reads_back_with_networkx(graph: Graph, tmp_path: Path) -> None:

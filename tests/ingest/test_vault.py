@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingest.vault import NoteResolver, list_vault, outline_relations, parse_note, read_vault, read_vault_parsed
+from ingest.vault import (
+    NoteResolver,
+    VaultFolderError,
+    list_vault,
+    outline_relations,
+    parse_note,
+    read_vault,
+    read_vault_parsed,
+)
 from kg.model import Graph, Link, ProblemKind, RelationType
 
 # Only this issue's rule, so these tests do not depend on the typed-relation rules.
@@ -270,8 +279,35 @@ def test_unreadable_file_is_a_problem(vault_copy: Path) -> None:
 
 
 def test_not_a_directory_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(NotADirectoryError, match="not a directory"):
+    with pytest.raises(VaultFolderError, match="not a directory"):
         read_vault(tmp_path / "missing")
+
+
+def test_a_vault_folder_that_cannot_be_listed_is_an_error_not_an_empty_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subfolder that cannot be listed is a problem of the vault; the vault's own folder is no vault
+    at all (read as one without notes, its graph would be emptied)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.md").write_text("# A\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n", encoding="utf-8")
+    scandir = os.scandir
+
+    def refusing(denied: str) -> Callable[[str], Any]:
+        def scan(path: str) -> Any:
+            if os.path.abspath(path) == denied:
+                raise PermissionError(13, "Permission denied")
+            return scandir(path)
+
+        return scan
+
+    monkeypatch.setattr(os, "scandir", refusing(str(tmp_path / "sub")))
+    graph = read_vault(tmp_path, rules=RULES)
+    assert sorted(graph.notes) == ["b.md"]
+    assert [(p.path, p.message) for p in graph.problems] == [("sub", "cannot list folder: Permission denied")]
+    monkeypatch.setattr(os, "scandir", refusing(str(tmp_path)))
+    with pytest.raises(VaultFolderError, match=r"cannot be listed \(Permission denied\)"):
+        read_vault(tmp_path, rules=RULES)
 
 
 SAMPLE_VAULT = Path(__file__).resolve().parents[2] / "kg" / "sample_vault"
