@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from neo4j import Driver
 
+from kg.cli.common import EXIT_DATA_ERROR
 from kg.local_neo4j import LocalNeo4j, find_free_port
 from kg.settings import Settings
 
@@ -116,6 +117,35 @@ def test_watch_keeps_the_graph_while_the_vault_folder_is_gone_or_empty(
         assert "added=0 changed=0 deleted=0" in back and notes() == 2
     finally:
         _stop(proc)
+
+
+def test_watch_exits_on_a_folder_named_like_another_folders_vault(
+    neo4j_connection: Any, clean_db: None, tmp_path: Path
+) -> None:
+    """Waiting cannot make another folder's vault this one's: `--watch` without `--name` exits 65 naming
+    both folders, where it retries what can pass (Neo4j down, the lock held)."""
+    env = {"NEO4J_URI": neo4j_connection.uri, "NEO4J_PASSWORD": neo4j_connection.password}
+    first, second = tmp_path / "a" / "notes", tmp_path / "b" / "notes"
+    for folder in (first, second):
+        folder.mkdir(parents=True)
+        (folder / "PPO.md").write_text("# PPO\n", encoding="utf-8")
+    once = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "ingest", str(first)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert once.returncode == 0, once.stderr
+    watched = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "ingest", str(second), "--watch"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert watched.returncode == EXIT_DATA_ERROR, watched.stderr
+    assert str(first.resolve()) in watched.stderr and "--name" in watched.stderr
 
 
 def test_a_restarted_every_starts_from_the_kept_state(
