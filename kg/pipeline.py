@@ -26,7 +26,7 @@ from ingest.vault import (
     read_vault,
 )
 from kg.model import Graph
-from kg.store.sync import DEFAULT_MAX_TX_ROWS, NoteDigests, ProgressCallback, SyncReport, VaultSync
+from kg.store.sync import DEFAULT_MAX_TX_ROWS, NoteDigests, ProgressCallback, SyncReport, VaultRootError, VaultSync
 
 
 @dataclass(slots=True)
@@ -190,13 +190,20 @@ def small_kept_run(cache: ParseCache) -> bool:
 
 
 def unchanged_since_last_ingest(
-    driver: Driver, vault_name: str, fingerprint: str | None, database: str | None = None, root: Path | None = None
+    driver: Driver,
+    vault_name: str,
+    fingerprint: str | None,
+    database: str | None = None,
+    root: Path | None = None,
+    *,
+    same_root: bool = False,
 ) -> bool:
     """True when the vault's last ingest stored this fingerprint and finished (and, given `root`, read
-    this folder): its graph is this one."""
-    if fingerprint is None:
-        return False
+    this folder): its graph is this one. With `same_root`, a vault last ingested from another folder
+    raises `VaultRootError` at once, before any note is read (the sync checks it again, under its lease)."""
     stored, incomplete, stored_root = VaultSync(driver, database).stored_fingerprint(vault_name)
-    if root is not None and stored_root != str(root.resolve()):
+    if root is not None and stored_root is not None and stored_root != str(root.resolve()):
+        if same_root:
+            raise VaultRootError(vault_name, str(root.resolve()), stored_root)
         return False
-    return stored == fingerprint and not incomplete
+    return fingerprint is not None and stored == fingerprint and not incomplete

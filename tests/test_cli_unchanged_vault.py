@@ -5,6 +5,7 @@ config, an unfinished sync or `--full` makes it a whole run again."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from typer.testing import CliRunner
 
 from ingest.vault import list_vault
 from kg.cli import app
-from kg.pipeline import vault_fingerprint
+from kg.pipeline import unchanged_since_last_ingest, vault_fingerprint
+from kg.store.sync import VaultRootError
 
 OLD_NS = 1_700_000_000_000_000_000  # November 2023
 
@@ -113,3 +115,28 @@ def test_an_unchanged_vault_is_not_read_again(
 
     ingest_vault(neo4j_driver, vault, vault_name="quiet", database=neo4j_connection.database)
     assert "unchanged since" not in ingest()
+
+
+def test_a_folder_named_like_another_folders_vault_is_refused_before_it_is_read(
+    tmp_path: Path, neo4j_connection: Any, neo4j_driver: Driver, clean_db: None
+) -> None:
+    """Without a name, a copy of the vault in another folder of the same name is refused by the check
+    that comes before any note is read; named, it is read and becomes the vault (moved), and then
+    its unchanged files are not read again."""
+    (tmp_path / "a").mkdir()
+    first = _vault(tmp_path / "a" / "notes")
+    copy = tmp_path / "b" / "notes"
+    shutil.copytree(first, copy, copy_function=shutil.copy2)
+    _age(copy)
+    env = neo4j_connection.env()
+    assert CliRunner().invoke(app, ["ingest", str(first)], env=env).exit_code == 0
+    database = neo4j_connection.database
+    fingerprint = vault_fingerprint(first)
+    assert unchanged_since_last_ingest(neo4j_driver, "notes", fingerprint, database, first, same_root=True)
+    assert not unchanged_since_last_ingest(neo4j_driver, "notes", vault_fingerprint(copy), database, copy)
+    with pytest.raises(VaultRootError, match=f"ingested from {first.resolve()}, not from {copy.resolve()}"):
+        unchanged_since_last_ingest(neo4j_driver, "notes", vault_fingerprint(copy), database, copy, same_root=True)
+    moved = CliRunner().invoke(app, ["ingest", str(copy), "--name", "notes"], env=env)
+    assert moved.exit_code == 0 and "added=0 changed=0 deleted=0" in moved.output
+    again = CliRunner().invoke(app, ["ingest", str(copy)], env=env)
+    assert again.exit_code == 0 and "unchanged since its last ingest" in again.output

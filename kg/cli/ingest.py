@@ -260,9 +260,10 @@ def ingest(
             started = time.perf_counter()
             listing = list_vault(root)  # listed once: judged by the fingerprint, then read
             fingerprint = vault_fingerprint(root, config, listing)
-            if not (full or problems) and unchanged_since_last_ingest(
-                driver, vault_name, fingerprint, settings.neo4j_database, root
-            ):
+            unchanged = unchanged_since_last_ingest(
+                driver, vault_name, fingerprint, settings.neo4j_database, root, same_root=name is None
+            )
+            if unchanged and not (full or problems):
                 _log(
                     f"vault={vault_name} unchanged since its last ingest (no note file's name, size or mtime "
                     f"changed): nothing read or written in {time.perf_counter() - started:.2f}s; --full reads it all"
