@@ -60,8 +60,12 @@ def test_snapshot_lists_what_the_ingest_listing_lists(tmp_path: Path) -> None:
     assert "cannot stat" in str(snapshot["\0broken.md"])
 
 
-def _rule_cases(vault: Path, outside: Path) -> None:
-    """Files on which a walk of its own once disagreed with the ingest's listing."""
+def _rule_cases(tmp_path: Path) -> tuple[Path, Path]:
+    """A vault (and a folder beside it) of files on which a walk of its own once disagreed with the
+    ingest's listing."""
+    vault, outside = tmp_path / "vault", tmp_path / "outside"
+    vault.mkdir()
+    outside.mkdir()
     (vault / "Upper.MD").write_text("an upper-case suffix is a note", encoding="utf-8")
     (vault / ".drafts").mkdir()
     (vault / ".drafts" / "hidden.md").write_text("a hidden folder is not read", encoding="utf-8")
@@ -69,13 +73,11 @@ def _rule_cases(vault: Path, outside: Path) -> None:
     (outside / "elsewhere.md").write_text("out of the vault", encoding="utf-8")
     (vault / "out.md").symlink_to(outside / "elsewhere.md")
     (vault / "big.md").write_text("x" * 100, encoding="utf-8")
+    return vault, outside
 
 
 def test_snapshot_follows_the_listing_rules_the_ingest_reads_by(tmp_path: Path) -> None:
-    vault, outside = tmp_path / "vault", tmp_path / "outside"
-    vault.mkdir()
-    outside.mkdir()
-    _rule_cases(vault, outside)
+    vault, _ = _rule_cases(tmp_path)
     snapshot = vault_snapshot(vault, max_file_bytes=50)
     listing = list_vault(vault, max_file_bytes=50)
     assert [key for key in snapshot if not key.startswith("\0")] == [file.path for file, _ in listing.files]
@@ -86,10 +88,7 @@ def test_snapshot_follows_the_listing_rules_the_ingest_reads_by(tmp_path: Path) 
 
 
 def test_snapshot_changes_only_with_what_a_re_ingest_reads(tmp_path: Path) -> None:
-    vault, outside = tmp_path / "vault", tmp_path / "outside"
-    vault.mkdir()
-    outside.mkdir()
-    _rule_cases(vault, outside)
+    vault, outside = _rule_cases(tmp_path)
     before = vault_snapshot(vault, max_file_bytes=50)
     # not read by an ingest: no change
     (vault / ".drafts" / "hidden.md").write_text("edited", encoding="utf-8")
