@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.generate_vault import generate, load_manifest
+from kg.console import DRIVER_EXTRAS_KG_DOES_NOT_USE
 
 if TYPE_CHECKING:
     from neo4j import Driver
@@ -124,20 +125,14 @@ def peak_rss_mb() -> float:
 
 # This venv has numpy and pandas for obsidiantools (the `bench` extra) only, and the neo4j driver
 # imports them whenever they are installed (~50 MB of RSS before any work: 101 against 52 MB). kg does not depend on
-# them, so the ingest worker hides them: its peak RSS is that of kg as installed.
-NOT_KG_DEPENDENCIES = ("numpy", "pandas", "pyarrow")
+# them and the `kg` process hides them (`kg.console`), so the ingest worker hides them too: its peak RSS is that of
+# `kg ingest`.
+NOT_KG_DEPENDENCIES = DRIVER_EXTRAS_KG_DOES_NOT_USE
 
 
-# `kg` as a process, as installed: without the bench extra's numpy and pandas, which the driver would
-# import (~0.17 s and ~50 MB more for every `kg ingest` the incremental section times).
-KG_AS_INSTALLED = (
-    "import sys\n"
-    f"for name in {NOT_KG_DEPENDENCIES!r}:\n"
-    "    sys.modules.setdefault(name, None)\n"
-    "from kg.cli import main\n"
-    "sys.argv[0] = 'kg'\n"
-    "main()\n"
-)
+# `kg` as a process, as installed: the console script's own entry point, which keeps the driver from
+# importing the bench extra's numpy and pandas (`kg.console`).
+KG_AS_INSTALLED = "import sys\nfrom kg.console import main\nsys.argv[0] = 'kg'\nmain()\n"
 
 
 def worker_ingest(vault: str, uri: str, password: str) -> dict[str, Any]:
