@@ -214,8 +214,8 @@ def ingest(
             min=1,
             help=(
                 "Rows (nodes and relationships written or retracted) one transaction may hold; a bigger change "
-                "is written in several transactions of whole notes. Lower it when Neo4j runs out of transaction "
-                "memory; it also lowers this process's peak memory on big first ingests."
+                "is written in several transactions of whole notes (of at most 50,000 rows). Lower it when Neo4j "
+                "runs out of transaction memory."
             ),
         ),
     ] = DEFAULT_MAX_TX_ROWS,

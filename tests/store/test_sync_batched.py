@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from neo4j import Driver
 
+import kg.store.sync as sync_module
 from bench.generate_vault import generate
 from ingest.vault import read_vault
 from kg.model import Concept, Graph, Mention, Note
@@ -310,3 +311,22 @@ def test_a_sync_leaves_no_rows_for_the_cyclic_collector(
         if was_enabled:
             gc.enable()
     assert rows == []
+
+
+def test_a_change_split_anyway_goes_in_transactions_of_split_tx_rows(
+    neo4j_driver: Driver, clean_db: None, vaults: tuple[Graph, Graph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change within `max_tx_rows` stays one transaction, however small `SPLIT_TX_ROWS` is; one
+    over it is split into transactions of at most `SPLIT_TX_ROWS`, which write the same graph."""
+    old, _ = vaults
+    monkeypatch.setattr(sync_module, "SPLIT_TX_ROWS", 100)
+    assert VaultSync(neo4j_driver, max_tx_rows=1_000_000).sync(VAULT, "/vault", old).transactions == 1
+    whole = Snapshot.take(neo4j_driver)
+    wipe(neo4j_driver)
+    monkeypatch.setattr(sync_module, "SPLIT_TX_ROWS", 10**9)  # split at max_tx_rows only, as before
+    by_max = VaultSync(neo4j_driver, max_tx_rows=1_000).sync(VAULT, "/vault", old).transactions
+    assert by_max > 1 and Snapshot.take(neo4j_driver) == whole
+    wipe(neo4j_driver)
+    monkeypatch.setattr(sync_module, "SPLIT_TX_ROWS", 100)
+    by_split = VaultSync(neo4j_driver, max_tx_rows=1_000).sync(VAULT, "/vault", old).transactions
+    assert by_split > 5 * by_max and Snapshot.take(neo4j_driver) == whole
