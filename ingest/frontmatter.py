@@ -397,3 +397,9 @@ def get_first(data: dict[str, object], *keys: str) -> object:
         if value not in (None, "", []):
             return value
     return None
+
+
+def clear_caches() -> None:
+    """Empty the memos of the scalar functions above (see `ingest.concepts.clear_caches`)."""
+    _scalar_tag.cache_clear()
+    _fast_scalar.cache_clear()

@@ -50,8 +50,10 @@ from ingest.concepts import (
     strip_decorations,
     strip_order_prefix,
 )
+from ingest.concepts import clear_caches as clear_name_caches
 from ingest.encoding import decode_note, looks_binary
 from ingest.frontmatter import FrontMatter, get_first, split_front_matter, string_list, tag_list
+from ingest.frontmatter import clear_caches as clear_scalar_caches
 from ingest.markdown import (
     LineIndex,
     MarkdownScan,
@@ -1873,6 +1875,9 @@ def resolve_notes(
             by_note[parsed.path] = made
         relations.extend(made)
     index.looked = None
+    if release_scans and cache is None:  # a one-shot read: its name and scalar memos, ~30 MB at 50k notes, go
+        clear_name_caches()
+        clear_scalar_caches()
     relations_config = config_of(rule_list)
     if relations_config is not None:  # vault-wide: RefD, exact duplicates, prerequisite cycles reported
         refd_memo = cache._refd if cache is not None else None

@@ -539,3 +539,17 @@ def test_a_read_without_mention_context_keeps_which_concept_is_mentioned_where(t
     cache = ParseCache()
     assert read_vault(root, cache=cache, mention_context=False) == lean
     assert read_vault(root, cache=cache) == full
+
+
+def test_a_one_shot_read_lets_go_of_the_name_memos_a_kept_read_keeps(tmp_path: Path) -> None:
+    """The memos of the per-note name functions (65k entries each, ~30 MB at 50k notes) are emptied
+    once a one-shot read's per-note stages are done; a read with a `ParseCache` keeps them warm."""
+    from ingest.concepts import _names_in
+    from ingest.vault import ParseCache
+
+    (tmp_path / "GRPO.md").write_text("# GRPO\n\n## 前置知识\n\n- [[PPO]]\n- 强化学习基础\n", encoding="utf-8")
+    one_shot = read_vault(tmp_path, rules=RULES)
+    assert _names_in.cache_info().currsize == 0 and "GRPO.md" in one_shot.notes
+    kept = read_vault(tmp_path, rules=RULES, cache=ParseCache())
+    assert _names_in.cache_info().currsize > 0
+    assert kept.relations == one_shot.relations and kept.concepts == one_shot.concepts
