@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 class LinkGraph:
     """Concept-level links among the concepts that have notes (RefD scores no other concept)."""
 
-    out: dict[str, set[str]]  # concept (with notes) -> concepts (with notes) its notes link to
+    # concept (with notes) -> the concepts (with notes) its notes link to, sorted: a tuple is a sixth
+    # of a set's memory (the link graph was the peak of a 50k-note ingest), and of a kept state's load
+    out: dict[str, tuple[str, ...]]
     where: dict[tuple[str, str], tuple[str, int]]  # (from, to) -> (note path, line) of the first such link
 
 
@@ -61,13 +63,13 @@ def _concept_links(parsed_notes: Sequence[ParsedNote], index: ConceptIndex) -> I
 
 def link_graph(parsed_notes: Sequence[ParsedNote], index: ConceptIndex, *, locate: bool = True) -> LinkGraph:
     """The link graph; `locate` False leaves `where` empty (`_first_links` finds what is needed)."""
-    out: dict[str, set[str]] = {}
+    targets_of: dict[str, list[str]] = {}  # repeats and all: smaller than sets while it is built
     where: dict[tuple[str, str], tuple[str, int]] = {}
     for source, target, path, line in _concept_links(parsed_notes, index):
-        out.setdefault(source, set()).add(target)
+        targets_of.setdefault(source, []).append(target)
         if locate:
             where.setdefault((source, target), (path, line))
-    return LinkGraph(out, where)
+    return LinkGraph({source: tuple(sorted(set(targets))) for source, targets in targets_of.items()}, where)
 
 
 def _first_links(
@@ -96,9 +98,8 @@ class _Scores:
         self.linked_from = dict(linked_from)
 
     def score(self, a: str, b: str) -> tuple[float, tuple[int, int, int, int]]:
-        ends = {a, b}
-        a_neighbours = self.neighbours.get(a, set()) - ends
-        b_neighbours = self.neighbours.get(b, set()) - ends
+        a_neighbours = {c for c in self.neighbours.get(a, ()) if c != b}  # a concept never links to itself
+        b_neighbours = {c for c in self.neighbours.get(b, ()) if c != a}
         a_to_b = len(a_neighbours.intersection(self.linked_from.get(b, ())))
         b_to_a = len(b_neighbours.intersection(self.linked_from.get(a, ())))
         first = a_to_b / len(a_neighbours) if a_neighbours else 0.0
@@ -161,7 +162,7 @@ class RefdMemo:
         # What all the scores are a function of: the last link graph's links and the settings. Not
         # where each pair's first link is (`LinkGraph.where`): each read has it, and it was ~120k
         # tuples at 10k notes for a cache to hold (in memory, and in a `--keep-state` file).
-        self.out: dict[str, set[str]] | None = None
+        self.out: dict[str, tuple[str, ...]] | None = None
         self.settings: RefdSettings | None = None
         self.scored: list[_Scored] = []  # the pairs that passed
         self.made: dict[_Candidate, Relation] = {}
@@ -199,7 +200,7 @@ def _pair_of(scored: _Scored) -> tuple[str, str]:
 
 
 def _rescored(
-    last: list[_Scored], last_out: dict[str, set[str]], graph: LinkGraph, settings: RefdSettings
+    last: list[_Scored], last_out: dict[str, tuple[str, ...]], graph: LinkGraph, settings: RefdSettings
 ) -> list[_Scored]:
     """`_scored(graph, settings)` from the last link graph's result: a pair's score reads only the
     links out of and into its two concepts, so only the pairs touching a concept whose links out or
@@ -207,13 +208,13 @@ def _rescored(
     out = graph.out
     changed = {c for c in last_out.keys() | out.keys() if last_out.get(c) != out.get(c)}
     for source in list(changed):  # their targets gained or lost a concept linking to them
-        changed.update(last_out.get(source, set()) ^ out.get(source, set()))
+        changed.update(set(last_out.get(source, ())).symmetric_difference(out.get(source, ())))
     if not changed:
         return last
     scores = _Scores(graph)
     pairs: set[tuple[str, str]] = set()
     for c in changed:
-        for other in out.get(c, set()).union(scores.linked_from.get(c, ())):
+        for other in set(out.get(c, ())).union(scores.linked_from.get(c, ())):
             first, second = (c, other) if c < other else (other, c)
             # a pair `_Scores.pairs` yields: its first concept links out, and one links to the other
             if first != second and first in out and (second in out[first] or first in out.get(second, ())):

@@ -678,10 +678,10 @@ _LINKS = st.sets(st.tuples(_CONCEPTS, _CONCEPTS).filter(lambda edge: edge[0] != 
 
 
 def _link_graph(edges: set[tuple[str, str]]) -> LinkGraph:
-    out: dict[str, set[str]] = {}
+    out: dict[str, list[str]] = {}
     for source, target in sorted(edges):
-        out.setdefault(source, set()).add(target)
-    return LinkGraph(out, {edge: ("n.md", 1) for edge in edges})
+        out.setdefault(source, []).append(target)
+    return LinkGraph({source: tuple(targets) for source, targets in out.items()}, {edge: ("n.md", 1) for edge in edges})
 
 
 @settings(max_examples=300, deadline=None)
