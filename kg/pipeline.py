@@ -161,7 +161,11 @@ def ingest_vault(
     # Neo4j's part before the writes (schema, lease, the stored digests) runs in the background
     # meanwhile: round trips hidden behind loading the kept state and reading the vault.
     sync = VaultSync(driver, database, max_tx_rows=max_tx_rows)
-    with sync.prepare(name, str(root.resolve()), same_root=same_root) as prepared:
+    # The cyclic collector stays paused for the whole run, the background preparation included: the
+    # read and the sync pause it anyway (below, and `ingest.vault.read_vault`), and a young collection
+    # that the preparing thread's allocations set off in a gap between them (a small vault read while
+    # the lease is taken) walked what was young of the run so far.
+    with cyclic_gc_paused(), sync.prepare(name, str(root.resolve()), same_root=same_root) as prepared:
         if kept is not None:
             cache, digests = kept()
         started = time.perf_counter()
@@ -177,10 +181,9 @@ def ingest_vault(
         # paused, peak RSS 386 -> 389 MB). Paused, they die by reference count; the few reference cycles
         # the driver leaves wait for the caller's next full collection (`kg ingest --watch` takes one when
         # idle, after every big run) or the process's end.
-        with cyclic_gc_paused():
-            report = prepared.sync(
-                graph, progress=progress, digests=digests, fingerprint=fingerprint, allow_empty=allow_empty
-            )
+        report = prepared.sync(
+            graph, progress=progress, digests=digests, fingerprint=fingerprint, allow_empty=allow_empty
+        )
     return IngestResult(graph=graph, report=report, parse_seconds=parse_seconds)
 
 
