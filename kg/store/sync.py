@@ -783,14 +783,11 @@ class VaultSync:
         another folder's); returns the dead holder taken over from, if any."""
         host, pid = socket.gethostname(), os.getpid()
         owner = f"{host}:{pid}"
-        other_root: list[str] = []
 
         def work(tx: ManagedTransaction) -> tuple[bool, str | None, str, str]:
-            other_root.clear()  # a retried transaction starts again
             stored = tx.run(cypher.MERGE_VAULT, vault=vault, root=root).single()
             if same_root and stored is not None and stored["root"] is not None and stored["root"] != root:
-                other_root.append(str(stored["root"]))
-                return False, None, "", ""
+                raise VaultRootError(vault, root, str(stored["root"]))  # not retried; nothing was written
             tx.run(cypher.LOCK_TOUCH, vault=vault).consume()
             state = tx.run(cypher.LOCK_STATE, vault=vault).single()
             assert state is not None
@@ -809,8 +806,6 @@ class VaultSync:
             database=self.database, notifications_min_severity=NotificationMinimumSeverity.OFF
         ) as session:
             free, dead_holder, holder, expires = session.execute_write(work)
-        if other_root:
-            raise VaultRootError(vault, root, other_root[0])
         if not free:
             raise IngestLockedError(
                 f"vault {vault!r} is being ingested by {holder} (lease until {expires}); "
